@@ -1,0 +1,32 @@
+# One image for the API (`gridctl serve`, the default command) and the worker (`gridctl worker`).
+FROM python:3.11-slim
+
+# The code finds alembic.ini, migrations/ and clients/web/ next to its packages, so it runs
+# from the source tree in /app (PYTHONPATH); the installed package provides `gridctl`.
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONPATH=/app \
+    GRID_STORAGE_DIR=/app/var/storage
+
+WORKDIR /app
+
+# Dependencies first, in their own layer: rebuilt only when pyproject.toml changes.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY . .
+RUN pip install --no-deps . \
+    && rm -rf build ./*.egg-info \
+    && useradd --system --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin grid \
+    && mkdir -p var/storage \
+    && chown -R grid:grid var
+
+USER grid
+EXPOSE 8000
+ENTRYPOINT ["gridctl"]
+CMD ["serve", "--host", "0.0.0.0"]

@@ -1,0 +1,69 @@
+# Development and CI entry points (API.md, "How it is started"). Every target is idempotent
+# and works from a clean clone on a fresh Debian 12 machine, run as root.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := run
+
+VENV := .venv
+STAMP := $(VENV)/.stamp
+GRIDCTL := $(VENV)/bin/gridctl
+PG_CONTROL := /usr/share/postgresql/15/extension/postgis.control
+
+.PHONY: venv postgis services db run lint test openapi
+
+# The virtualenv, (re)installed whenever pyproject.toml changes.
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	python3 -c 'import ensurepip' 2>/dev/null \
+		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; }
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -e '.[dev]'
+	touch $@
+
+# The PostGIS extension files for PostgreSQL 15 (the foundation migration creates the extension).
+postgis:
+	test -f $(PG_CONTROL) || { apt-get update \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-15-postgis-3; }
+
+# PostgreSQL and Redis up and answering. A start that fails because the server is already
+# starting up is fine: `gridctl wait-services` has the last word.
+services: $(STAMP)
+	pg_isready -q -h 127.0.0.1 -p 5432 \
+		|| pg_ctlcluster --skip-systemctl-redirect 15 main start || true
+	[[ "$$(redis-cli -h 127.0.0.1 ping 2>/dev/null)" == PONG ]] || { \
+		mkdir -p /var/lib/redis /var/log/redis \
+		&& redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+			--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log; }
+	$(GRIDCTL) wait-services
+
+# The database created if missing and migrated to head.
+db: postgis services
+	$(GRIDCTL) migrate
+
+# The demo data (first run only), then the API on 127.0.0.1:8000 and the arq worker beside it
+# until Ctrl-C. The worker runs under a supervisor that restarts it whenever it exits; both
+# are stopped when the API stops (Ctrl-C reaches the API; the traps handle the rest).
+run: db
+	$(GRIDCTL) seed demo
+	@scripts/supervise.sh $(GRIDCTL) worker & supervisor=$$!; \
+	$(GRIDCTL) serve --host 127.0.0.1 --port 8000 & api=$$!; \
+	trap 'kill -TERM $$supervisor 2>/dev/null; wait $$supervisor || true' EXIT; \
+	trap 'kill -TERM $$api 2>/dev/null' INT TERM HUP; \
+	status=0; \
+	while kill -0 $$api 2>/dev/null; do wait $$api || status=$$?; done; \
+	exit $$status
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+# Tests create and drop their own database; they need PostGIS, PostgreSQL and Redis.
+test: $(STAMP) postgis services lint
+	$(VENV)/bin/python -m pytest
+
+# Regenerate the committed OpenAPI document (a test compares it with `gridctl openapi`).
+openapi: $(STAMP)
+	$(GRIDCTL) openapi > openapi/openapi.json.tmp
+	mv openapi/openapi.json.tmp openapi/openapi.json

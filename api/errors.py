@@ -1,0 +1,125 @@
+"""The one error-mapping table: domain error classes → HTTP status, rendered as problem+json
+(RFC 9457) with a stable `code` and a message in the caller's language."""
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from domain import errors as e
+from domain.messages import render
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[e.DomainError], int] = {
+    e.BadRequest: 400,
+    e.Unauthenticated: 401,
+    e.PermissionDenied: 403,
+    e.NotFound: 404,
+    e.Conflict: 409,
+    e.PreconditionFailed: 412,
+    e.Invalid: 422,
+    e.RateLimited: 429,
+}
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def language(request: Request) -> str:
+    accept = request.headers.get("accept-language", "").strip().lower()
+    return "en" if accept.startswith("en") else "zh"
+
+
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    *,
+    params: dict[str, Any] | None = None,
+    errors: list[dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    title_code: str | None = None,
+) -> Response:
+    lang = language(request)
+    body: dict[str, Any] = {
+        "type": f"urn:grid:problem:{code}",
+        "title": render(title_code or code, {}, lang),
+        "status": status,
+        "detail": render(code, params or {}, lang),
+        "code": code,
+        "errors": errors or [],
+    }
+    body.update(extra or {})
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def _status_of(exc: e.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, e.DomainError)
+    lang = language(request)
+    field_errors = [
+        {"field": fe.field, "message": render(fe.code, fe.params, lang)} for fe in exc.errors
+    ]
+    return problem(
+        request,
+        _status_of(exc),
+        exc.code,
+        params=exc.params,
+        errors=field_errors,
+        extra={k: v for k, v in exc.extra.items() if k != "headers"},
+        headers=exc.extra.get("headers"),
+        title_code=type(exc).default_code,
+    )
+
+
+_PYDANTIC_CODES = {"missing": "field_required", "extra_forbidden": "field_forbidden"}
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    lang = language(request)
+    raw = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in raw):
+        return problem(request, 400, "bad_request")
+    field_errors = []
+    for err in raw:
+        location = [str(part) for part in err.get("loc", ()) if part not in ("body",)]
+        code = _PYDANTIC_CODES.get(err.get("type", ""), "field_invalid")
+        field_errors.append(
+            {
+                "field": ".".join(location),
+                "message": render(code, {"detail": err.get("msg", "")}, lang),
+            }
+        )
+    return problem(request, 422, "validation_failed", errors=field_errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    return problem(request, exc.status_code, code, headers=getattr(exc, "headers", None))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(request, 500, "internal_error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(e.DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,43 @@
+"""The audit trail and its chain verification (R-AUD-1)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import Paging, requires
+from api.schemas.common import PROBLEM_RESPONSES, PageOut
+from api.schemas.users import AuditEntryOut, ChainReportOut
+from domain.permissions import Perm
+from services import audit
+from services.context import Ctx
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("", response_model=PageOut[AuditEntryOut])
+async def list_audit(
+    ctx: Annotated[Ctx, requires(Perm.AUDIT_READ)],
+    page: Paging,
+    target_type: Annotated[str | None, Query(max_length=64)] = None,
+    target_id: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+) -> PageOut[AuditEntryOut]:
+    """Entries in the caller's jurisdiction, newest first."""
+    result = await audit.list_entries(
+        ctx,
+        limit=page.limit,
+        cursor=page.cursor,
+        target_type=target_type,
+        target_id=target_id,
+        action=action,
+    )
+    return PageOut[AuditEntryOut].model_validate(result, from_attributes=True)
+
+
+@router.get("/verify", response_model=ChainReportOut)
+async def verify_audit_chain(ctx: Annotated[Ctx, requires(Perm.AUDIT_READ)]) -> ChainReportOut:
+    """Recompute the whole hash chain: intact, or the first entry that was tampered with."""
+    report = await audit.verify_chain(ctx)
+    return ChainReportOut(
+        intact=report.intact, entries=report.entries, first_broken_id=report.first_broken_id
+    )

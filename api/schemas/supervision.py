@@ -1,0 +1,60 @@
+"""Supervision cards (R-SUP-1), manual supervision and the assessment ledger (R-SUP-5)."""
+
+import uuid
+from typing import Literal
+
+from pydantic import Field
+
+from api.schemas.common import Input, Instant, Output
+from services.exporting import Column
+
+
+class SuperviseIn(Input):
+    """A manual card (督办): its level and the supervisor's opinion."""
+
+    # `domain.supervision.Level`'s values; a component named `Level` would clash with the
+    # org levels' one in the OpenAPI document.
+    level: Literal["normal", "yellow", "red"]
+    opinion: str = Field(min_length=1, max_length=2000)
+
+
+class CancelSupervisionIn(Input):
+    """Which manual card to cancel; without it, the latest open manual card of the event."""
+
+    supervision_id: uuid.UUID | None = None
+
+
+class SupervisionOut(Output):
+    id: uuid.UUID
+    step_id: uuid.UUID
+    level: str
+    source: str
+    rule: str | None
+    due_at: Instant | None
+    issued_at: Instant
+    cleared_at: Instant | None
+    deduction: int
+
+
+class LedgerLineOut(Output):
+    id: uuid.UUID
+    unit_id: uuid.UUID | None
+    department_id: uuid.UUID | None
+    period: str
+    points: int
+    item_code: str
+    reason: str
+    event_id: uuid.UUID | None
+    step_id: uuid.UUID | None
+    supervision_id: uuid.UUID | None
+    created_at: Instant
+
+
+LEDGER_COLUMNS = [
+    Column("period", "考核周期"),
+    Column("points", "分值"),
+    Column("item_code", "考核项"),
+    Column("reason", "原因"),
+    Column("event_id", "事件"),
+    Column("created_at", "记账时间"),
+]

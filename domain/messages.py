@@ -1,0 +1,351 @@
+"""Message catalogue: stable code → (Chinese, English) templates with `str.format` parameters.
+
+Chinese is the default language (API.md); `Accept-Language: en` selects English.
+"""
+
+from typing import Any
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # generic
+    "error": ("请求处理失败", "The request failed"),
+    "bad_request": ("请求格式错误", "Malformed request"),
+    "unauthenticated": ("未登录或登录已失效", "Not authenticated"),
+    "permission_denied": ("无权执行此操作", "You lack the permission for this action"),
+    "not_found": ("记录不存在", "Not found"),
+    "route_not_found": ("接口不存在", "No such endpoint"),
+    "method_not_allowed": ("不支持的请求方法", "Method not allowed"),
+    "conflict": ("与现有数据冲突", "Conflicts with existing data"),
+    "precondition_failed": (
+        "数据已被他人修改，请刷新后重试",
+        "The resource has changed; reload and retry",
+    ),
+    "validation_failed": ("输入数据校验未通过", "The input failed validation"),
+    "rate_limited": ("请求过于频繁，请稍后再试", "Too many requests; retry later"),
+    "internal_error": ("服务器内部错误", "Internal server error"),
+    # auth
+    "invalid_credentials": ("用户名或密码错误", "Wrong username or password"),
+    "token_invalid": ("令牌无效或已过期", "The token is invalid or expired"),
+    "refresh_token_reused": (
+        "刷新令牌已被使用，该登录会话已注销",
+        "The refresh token was already used; the session has been revoked",
+    ),
+    "user_disabled": ("用户已停用", "The user is disabled"),
+    # idempotency / concurrency
+    "idempotency_key_reused": (
+        "幂等键已用于不同的请求内容",
+        "The Idempotency-Key was already used with a different request body",
+    ),
+    "idempotency_in_progress": (
+        "相同幂等键的请求正在处理中",
+        "A request with this Idempotency-Key is still being processed",
+    ),
+    "cursor_invalid": ("分页游标无效", "Invalid pagination cursor"),
+    "if_match_invalid": ("If-Match 请求头格式错误", "Malformed If-Match header"),
+    # org units
+    "org_unit_not_found": ("组织机构不存在", "Org unit not found"),
+    "parent_not_found": ("上级组织机构不存在", "Parent unit not found"),
+    "code_taken": ("编码 {code} 已被使用", "Code {code} is already in use"),
+    "code_malformed": ("编码格式错误：{expected}", "Malformed code: {expected}"),
+    "level_mismatch": (
+        "下级组织的层级必须比上级低一级（上级为{parent_level}，应为{expected}）",
+        "A child's level must be exactly one below its parent's ({parent_level} → {expected})",
+    ),
+    "top_level_invalid": (
+        "没有上级的组织只能是市或区县",
+        "A unit without a parent must be a city or a district",
+    ),
+    "unit_has_children": ("该组织下仍有下级组织", "The unit still has child units"),
+    "unit_has_members": ("该组织下仍有用户或部门", "The unit still has users or departments"),
+    "use_grid_endpoint": ("网格请通过网格接口维护", "Maintain grids through the grid endpoints"),
+    # departments and users
+    "department_not_found": ("职能部门不存在", "Department not found"),
+    "department_unit_level": (
+        "职能部门只能隶属于区县或街道",
+        "A department belongs to a district or a street unit",
+    ),
+    "username_taken": ("用户名 {username} 已存在", "Username {username} already exists"),
+    "role_unknown": ("未知角色：{role}", "Unknown role: {role}"),
+    "user_home_required": (
+        "用户必须且只能属于一个组织或一个部门",
+        "A user belongs to exactly one unit or one department",
+    ),
+    "password_too_weak": (
+        "密码至少 8 位，且须同时包含字母和数字",
+        "A password needs at least 8 characters with letters and digits",
+    ),
+    # geometry and grids
+    "geometry_invalid": ("几何图形无效：{reason}", "Invalid geometry: {reason}"),
+    "geometry_type": ("几何类型应为 {expected}", "The geometry must be a {expected}"),
+    "coordinate_out_of_range": (
+        "坐标超出范围（经度 -180~180，纬度 -90~90）",
+        "Coordinate out of range (lon -180..180, lat -90..90)",
+    ),
+    "grid_not_found": ("网格不存在", "Grid not found"),
+    "grid_parent_not_community": ("网格的上级必须是社区", "A grid's parent must be a community"),
+    "grid_outside_parent": ("网格超出上级社区范围", "The grid extends beyond its community"),
+    "grid_overlap": ("网格与相邻网格重叠", "The grid overlaps a sibling grid"),
+    "grid_geometry_required": ("网格必须有边界", "A grid needs a polygon"),
+    "grid_has_records": (
+        "网格内仍有数据，请先迁移后再删除",
+        "The grid still holds records; move them before deleting it",
+    ),
+    "grids_not_siblings": ("只能合并同一社区的网格", "Only grids of one community can be merged"),
+    "grids_not_adjacent": ("合并的网格必须相邻", "Merged grids must touch each other"),
+    "split_failed": (
+        "分割线必须穿过网格并将其分为多块",
+        "The line must cross the grid and cut it in pieces",
+    ),
+    "split_codes_mismatch": (
+        "分割得到 {pieces} 块，需要为新增的 {needed} 块提供编码和名称",
+        "The split yields {pieces} pieces: give code and name for {needed} new grids",
+    ),
+    "move_target_invalid": ("目标网格无效", "Invalid target grid"),
+    "point_not_in_grid": ("该位置不在任何网格内", "No grid contains this point"),
+    "not_a_community": ("只能统计社区的网格覆盖情况", "Coverage is reported for communities"),
+    # registries
+    "record_needs_grid": ("登记信息须落到网格", "Records are added at grid level"),
+    "status_transition_invalid": (
+        "当前状态（{status}）不能变更为 {target}",
+        "A record in status {status} cannot become {target}",
+    ),
+    "duplicate_active_record": (
+        "本网格已存在有效的相同记录",
+        "An active record with the same identity already exists in this grid",
+    ),
+    "reason_required": ("请填写原因", "A reason is required"),
+    "export_format": ("导出格式须为 csv 或 xlsx", "Export format must be csv or xlsx"),
+    # workflow
+    "transition_not_allowed": (
+        "当前状态（{state}）不允许执行“{action}”",
+        "Action {action} is not allowed in state {state}",
+    ),
+    "action_not_yours": ("您不能对该事件执行“{action}”", "You may not take action {action} here"),
+    # map
+    "map_layer_unknown": ("未知图层：{layer}", "Unknown map layer: {layer}"),
+    # field-level
+    "field_required": ("必填字段", "Field required"),
+    "field_forbidden": ("不允许的字段", "Unknown field"),
+    "field_invalid": ("字段值无效：{detail}", "Invalid value: {detail}"),
+    # organisations, places, teams, jurisdiction info, components, video points (R-ORGN-1,
+    # R-ORGN-2, R-PLACE-1, R-TEAM-1, R-JURINFO-1, R-CMP-1, R-VID-1)
+    "dictionary_value_invalid": ("取值须为：{allowed}", "The value must be one of: {allowed}"),
+    "licence_no_invalid": (
+        "营业执照号码须为18位统一社会信用代码或15位注册号",
+        "A business licence number is an 18-character credit code or a 15-digit number",
+    ),
+    "representative_id_number_invalid": (
+        "法人代表身份证号码无效",
+        "The legal representative's ID number is invalid",
+    ),
+    "organisation_not_found": ("组织不存在", "Organisation not found"),
+    "address_not_found": ("标准地址不存在", "Standard address not found"),
+    "address_inactive": ("标准地址已注销", "The standard address is deregistered"),
+    "place_not_found": ("重点场所不存在", "Key place not found"),
+    "place_kind_exists": ("该场所已属于此类型：{kind}", "The place already holds kind {kind}"),
+    "place_kind_not_found": ("该场所不属于此类型", "The place does not hold this kind"),
+    "place_kinds_duplicate": ("场所类型不能重复", "A kind may be given once"),
+    "place_last_kind": (
+        "重点场所至少保留一个类型；不再是重点场所请取消关注",
+        "A key place keeps at least one kind; unfollow the place instead",
+    ),
+    "team_not_found": ("服务团队不存在", "Service team not found"),
+    "team_dissolved": ("服务团队已解散", "The service team is dissolved"),
+    "team_member_not_found": ("团队成员不存在", "Team member not found"),
+    "member_already_in_team": (
+        "该人员已是本团队的在职成员",
+        "The person is already an active member of this team",
+    ),
+    "member_has_records": (
+        "该成员已有服务记录，不能删除，请改为注销",
+        "The member has service records; deregister instead of deleting",
+    ),
+    "member_identity_required": (
+        "成员须关联实有人口或填写姓名",
+        "A member needs a person record or a name",
+    ),
+    "person_not_found": ("实有人口不存在", "Person not found"),
+    "tag_not_found": ("业务人员不存在", "Business person not found"),
+    "service_record_not_found": ("服务记录不存在", "Service record not found"),
+    "service_members_one_team": (
+        "一条服务记录的服务成员只能属于同一个服务团队",
+        "All serving members of a record belong to its one team",
+    ),
+    "service_member_deregistered": (
+        "已注销的成员不能添加服务记录",
+        "A deregistered member cannot be put on a service record",
+    ),
+    "service_targets_one_kind": (
+        "一条服务记录的服务对象只能属于同一类人员",
+        "All served persons of a record are of one business kind",
+    ),
+    "component_not_found": ("城市部件不存在", "City component not found"),
+    "component_code_taken": ("部件编码 {code} 已被使用", "Component code {code} is in use"),
+    "component_already_bound": (
+        "该城市部件已绑定标准地址，请先解除绑定",
+        "The component is already bound to an address; unbind it first",
+    ),
+    "component_not_bound": ("该城市部件未绑定地址", "The component is not bound"),
+    "component_deregistered": ("该城市部件已注销", "The component is deregistered"),
+    "video_point_not_found": ("视频点位不存在", "Video point not found"),
+    "url_invalid": (
+        "地址格式无效，协议须为：{schemes}",
+        "Invalid URL; the scheme must be one of: {schemes}",
+    ),
+    # business tags, system settings, notifications (R-LINK-1, R-KEY-1, R-KEY-2, R-CARE-1)
+    "tag_details_invalid": ("业务人员明细信息校验未通过", "The tag details failed validation"),
+    "tag_end_before_start": ("结束日期须晚于开始日期", "The end date must be after the start date"),
+    "tag_age_out_of_range": (
+        "年龄不符合「{label}」的条件（{range} 周岁）",
+        "The person's age does not suit {label} ({range} years)",
+    ),
+    "tag_gender_mismatch": ("「{label}」仅适用于{gender}性", "{label} does not suit this gender"),
+    "tag_period_ended": (
+        "「{label}」的关注期限已满，不能关注",
+        "The follow-up period of {label} has ended",
+    ),
+    "person_required": (
+        "本网格未登记该身份证号的实有人口，请先登记人员",
+        "No active person with this ID number in the grid; register the person first",
+    ),
+    "setting_not_found": ("系统设置项 {key} 不存在", "Unknown setting {key}"),
+    "setting_value_invalid": ("系统设置项 {key} 的取值无效", "Invalid value for setting {key}"),
+    "notification_not_found": ("通知不存在", "Notification not found"),
+    # standard addresses, houses and rentals (R-HOUSE-1, R-HOUSE-2, R-MAP-3); address_not_found
+    # is shared with places, above
+    "address_taken": ("标准地址“{full_text}”已存在", "The address {full_text} already exists"),
+    "address_deregistered": ("该标准地址已注销", "The address is deregistered"),
+    "address_in_use": (
+        "仍有 {houses} 处房屋使用该标准地址，不能注销",
+        "{houses} active houses use this address; it cannot be deregistered",
+    ),
+    "house_not_found": ("房屋不存在", "House not found"),
+    "house_no_taken": (
+        "房屋编号 {house_no} 已被其他房屋使用，请更换编号",
+        "House number {house_no} is already used by another house",
+    ),
+    "house_address_required": (
+        "请填写房屋地址或选择标准地址",
+        "Give the house's address or a standard address",
+    ),
+    "house_in_use": (
+        "该房屋仍有 {residents} 名居住人员、{rentals} 条有效出租登记，请先处理后再注销",
+        "The house still has {residents} residents and {rentals} active rentals",
+    ),
+    "house_deregistered": (
+        "房屋 {house_no} 已注销，不能登记出租",
+        "House {house_no} is deregistered; it cannot be let",
+    ),
+    "rental_not_found": ("出租房记录不存在", "Rental not found"),
+    # actual population, households and families (R-POP-1..5, R-HH-1, R-HH-2); person_not_found
+    # and house_not_found are shared, above
+    "id_number_invalid": ("身份证号码校验未通过", "The ID number failed validation"),
+    "id_number_format": (
+        "身份证号码应为18位（末位可为X）或15位数字",
+        "An ID number has 18 characters (the last may be X) or 15 digits",
+    ),
+    "id_number_checksum": ("身份证号码校验码错误", "Wrong check character in the ID number"),
+    "id_number_region": (
+        "身份证号码的行政区划代码 {region} 不存在",
+        "Division code {region} of the ID number does not exist",
+    ),
+    "id_number_birth_date": (
+        "身份证号码中的出生日期无效或晚于今天",
+        "The birth date in the ID number is invalid or in the future",
+    ),
+    "birth_date_mismatch": (
+        "出生日期与身份证号码不一致",
+        "The birth date disagrees with the ID number",
+    ),
+    "gender_mismatch": ("性别与身份证号码不一致", "The gender disagrees with the ID number"),
+    "overseas_id_number": (
+        "境外人员以证件类型、国籍和证件号码识别，不填写身份证号码",
+        "Overseas people are identified by document type, nationality and number, not an ID",
+    ),
+    "residence_invalid": ("居住信息有误", "Invalid residence"),
+    "no_house_reason_required": (
+        "未关联居住房屋时须填写无房原因",
+        "Without a house, a no-house reason is required",
+    ),
+    "no_house_reason_with_house": (
+        "已关联居住房屋时不填写无房原因",
+        "A person living in a house has no no-house reason",
+    ),
+    "house_inactive": ("该房屋已注销，不能登记居住", "The house is deregistered"),
+    "record_deregistered": (
+        "记录已注销，请先恢复后再修改",
+        "The record is deregistered; restore it before changing it",
+    ),
+    "settle_not_unsettled": ("只有未落户人员可以办理落户", "Only unsettled people can settle"),
+    "date_in_future": ("日期不能晚于今天", "The date cannot be in the future"),
+    "household_not_found": ("户籍家庭不存在", "Household not found"),
+    "family_not_found": ("家庭不存在", "Family not found"),
+    "household_no_taken": (
+        "户号 {household_no} 已被使用",
+        "Household number {household_no} is in use",
+    ),
+    "family_no_taken": ("家庭编号 {family_no} 已被使用", "Family number {family_no} is in use"),
+    "already_in_household": (
+        "该人员已属于一个户籍家庭",
+        "The person already belongs to a household",
+    ),
+    "already_in_family": ("该人员已属于一个家庭", "The person already belongs to a family"),
+    "household_not_empty": (
+        "户籍家庭仍有成员，不能删除",
+        "The household still has members; it cannot be deleted",
+    ),
+    "family_not_empty": ("家庭仍有成员，不能删除", "The family still has members"),
+    "member_not_active": ("已注销的人员不能加入家庭", "A deregistered person cannot join"),
+    "member_other_grid": (
+        "家庭成员须为本网格登记的人员",
+        "Members are people registered in the group's grid",
+    ),
+    "member_not_registered": (
+        "户籍家庭成员须为户籍人口",
+        "Household members are registered residents",
+    ),
+    "member_not_found": ("该人员不是本家庭成员", "The person is not a member"),
+    "relation_head_reserved": (
+        "户主关系通过变更户主设置",
+        "The head's relation is set by changing the head",
+    ),
+    "head_not_member": ("户主须为本家庭成员", "The head must be a member"),
+    "head_must_change_first": (
+        "请先变更户主，再移出原户主",
+        "Change the head before removing the current one",
+    ),
+    # events (R-EVT-1, R-WF-1)
+    "event_not_found": ("事件不存在", "Event not found"),
+    "event_subtype_unknown": (
+        "事件小类不在该大类的字典中",
+        "The sub-type is not listed for this category",
+    ),
+    "event_action_unknown": ("未知的事件操作", "Unknown event action"),
+    "event_action_invalid": ("操作参数有误", "The action's fields are invalid"),
+    "field_not_allowed": ("该操作不接受此字段", "This action does not take this field"),
+    "phone_invalid": ("电话号码格式不正确", "Invalid phone number"),
+    "event_target_required": (
+        "须且只能指定一个承办单位或职能部门",
+        "Name exactly one unit or department",
+    ),
+    "event_place_invalid": ("重点场所须为本网格的场所", "The place must be one of the grid's"),
+    "event_changed": (
+        "事件已被他人处理，请刷新后重试",
+        "The event changed meanwhile; reload and retry",
+    ),
+    "event_target_invalid": (
+        "承办对象不在可交办范围内",
+        "The target is not one this step may hand the event to",
+    ),
+    # Supervision and the assessment ledger (R-SUP-1, R-SUP-5).
+    "supervision_not_found": ("没有可撤销的人工督办", "No open manual supervision to cancel"),
+}
+
+
+def render(code: str, params: dict[str, Any], lang: str) -> str:
+    """The message for `code` in `lang` ("zh" or "en"), parameters filled in."""
+    zh, en = MESSAGES.get(code, MESSAGES["error"])
+    template = en if lang == "en" else zh
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template

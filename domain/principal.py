@@ -1,0 +1,45 @@
+"""Who is acting: identity, home, jurisdiction and permissions (R-ORG-3, R-JUR-1)."""
+
+import uuid
+from dataclasses import dataclass
+
+SYSTEM_SCOPE = "*"
+
+
+def within(path: str, ancestor: str) -> bool:
+    """`path` is `ancestor` or lies below it (ltree paths as text): the jurisdiction rule."""
+    return path == ancestor or path.startswith(ancestor + ".")
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: uuid.UUID | None
+    username: str
+    full_name: str
+    unit_id: uuid.UUID | None
+    department_id: uuid.UUID | None
+    # An ltree path of unit ids, or SYSTEM_SCOPE for the whole tree.
+    scope: str
+    roles: tuple[str, ...]
+    permissions: frozenset[str]
+    is_superuser: bool = False
+
+    def can(self, permission: str) -> bool:
+        return self.is_superuser or permission in self.permissions
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.scope == SYSTEM_SCOPE
+
+
+SYSTEM = Principal(
+    user_id=None,
+    username="system",
+    full_name="系统",
+    unit_id=None,
+    department_id=None,
+    scope=SYSTEM_SCOPE,
+    roles=(),
+    permissions=frozenset(),
+    is_superuser=True,
+)

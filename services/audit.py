@@ -1,0 +1,128 @@
+"""Writing and verifying the audit trail (R-AUD-1)."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+
+from domain.principal import SYSTEM_SCOPE
+from services.context import Ctx
+from services.db import set_scope
+from services.jurisdiction import in_scope
+from services.models.audit import AuditEntry
+from services.pagination import Page, decode_cursor, encode_cursor
+
+
+async def record(
+    ctx: Ctx,
+    *,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID | str | None,
+    unit_path: str | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """Append one entry in the caller's transaction; the trigger links it into the chain."""
+    principal = ctx.principal
+    await ctx.session.execute(
+        insert(AuditEntry).values(
+            at=ctx.now(),
+            actor_id=principal.user_id,
+            actor_name=principal.username,
+            actor_unit_id=principal.unit_id or principal.department_id,
+            unit_path=unit_path,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id) if target_id is not None else None,
+            before=before,
+            after=after,
+            reason=reason,
+            request_id=ctx.request_id,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    intact: bool
+    entries: int
+    first_broken_id: int | None
+
+
+_VERIFY = text(
+    """
+    WITH chain AS (
+        SELECT id, hash, prev_hash, audit_hash(a) AS recomputed,
+               lag(hash) OVER (ORDER BY id) AS previous
+        FROM audit_log a
+    )
+    SELECT
+        (SELECT count(*) FROM chain) AS entries,
+        (SELECT min(id) FROM chain
+          WHERE hash <> recomputed OR prev_hash <> coalesce(previous, repeat('0', 64))
+        ) AS first_broken
+    """
+)
+
+
+async def verify_chain(ctx: Ctx) -> ChainReport:
+    """Recompute every hash and link; report the first entry whose hash or link breaks.
+
+    The chain spans every jurisdiction, so the check reads the whole table (system scope) and
+    then restores the caller's scope; it reveals only counts and an entry id.
+    """
+    await set_scope(ctx.session, SYSTEM_SCOPE)
+    try:
+        row = (await ctx.session.execute(_VERIFY)).one()
+    finally:
+        await set_scope(ctx.session, ctx.principal.scope)
+    return ChainReport(
+        intact=row.first_broken is None, entries=row.entries, first_broken_id=row.first_broken
+    )
+
+
+_ENTRY_COLUMNS = (
+    AuditEntry.id,
+    AuditEntry.at,
+    AuditEntry.actor_id,
+    AuditEntry.actor_name,
+    AuditEntry.action,
+    AuditEntry.target_type,
+    AuditEntry.target_id,
+    AuditEntry.before,
+    AuditEntry.after,
+    AuditEntry.reason,
+    AuditEntry.request_id,
+    AuditEntry.hash,
+)
+
+
+async def list_entries(
+    ctx: Ctx,
+    *,
+    limit: int,
+    cursor: str | None,
+    target_type: str | None,
+    target_id: str | None,
+    action: str | None,
+) -> Page[dict[str, Any]]:
+    """Entries in the caller's jurisdiction, newest first, keyset-paged by id."""
+    filters = [in_scope(AuditEntry.unit_path, ctx.principal)]
+    if target_type:
+        filters.append(AuditEntry.target_type == target_type)
+    if target_id:
+        filters.append(AuditEntry.target_id == target_id)
+    if action:
+        filters.append(AuditEntry.action == action)
+    total = (await ctx.session.execute(select(func.count()).where(*filters))).scalar_one()
+    stmt = select(*_ENTRY_COLUMNS).where(*filters)
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        stmt = stmt.where(AuditEntry.id < int(last_id))
+    rows = (await ctx.session.execute(stmt.order_by(AuditEntry.id.desc()).limit(limit + 1))).all()
+    items = [dict(row._mapping) for row in rows[:limit]]
+    next_cursor = encode_cursor([items[-1]["id"]]) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor, total=total)

@@ -1,0 +1,49 @@
+"""Engines, sessions and the jurisdiction setting that row-level security reads."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from domain.principal import SYSTEM_SCOPE
+from services.settings import get_settings
+
+# Row-level security policies read this setting: an ltree path, "*" for system work, and
+# anything unset or empty means no rows at all (fail closed).
+SCOPE_SETTING = "grid.scope"
+
+
+def make_engine(url: str | None = None, **kwargs: object) -> AsyncEngine:
+    return create_async_engine(
+        url or get_settings().database_url,
+        pool_pre_ping=True,
+        **kwargs,
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def set_scope(session: AsyncSession, scope: str | None) -> None:
+    """Set the RLS scope for the current transaction only (`is_local` = true)."""
+    await session.execute(
+        text("SELECT set_config(:name, :value, true)"),
+        {"name": SCOPE_SETTING, "value": scope or ""},
+    )
+
+
+@asynccontextmanager
+async def system_session(
+    maker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session for system work (CLI, worker): whole-tree scope, committed on success."""
+    async with maker() as session, session.begin():
+        await set_scope(session, SYSTEM_SCOPE)
+        yield session

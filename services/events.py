@@ -1,0 +1,418 @@
+"""Events (R-EVT-1, R-EVT-2): reporting, reading with steps and lights (R-SUP-7), the work
+boxes (R-WF-6) and the pieces the workflow actions share: opening a step, storing its
+supervision deadlines and writing the action history (R-WF-5)."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from geoalchemy2.shape import from_shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy.orm import aliased
+
+from domain.errors import FieldError, Invalid, NotFound
+from domain.events import CATEGORY_NAMES, SUBTYPES, Category, check_subtype, service_number
+from domain.masking import Mask
+from domain.principal import Principal
+from domain.supervision import Rule, StepTimes, deadlines, light
+from domain.workcalendar import WorkCalendar
+from domain.workflow import OPEN_STATES, State, process_for
+from services import audit
+from services.calendar import work_calendar
+from services.context import Ctx
+from services.jurisdiction import in_scope
+from services.masking import MaskSpec, present, present_one
+from services.models import Event, EventAction, EventStep, OrgUnit, Place
+from services.pagination import AnySelect, Page, paginate
+from services.registry import grid_for_record
+
+# Responsible persons and their phones are personal data (R-JUR-3); the parties too.
+EVENT_MASK: MaskSpec = {"parties": Mask.NAME}
+STEP_MASK: MaskSpec = {"responsible_person": Mask.NAME, "responsible_phone": Mask.PHONE}
+
+Current = aliased(EventStep, name="current_step")
+
+EVENT_COLUMNS = (
+    Event.id,
+    Event.service_no,
+    Event.title,
+    Event.category,
+    Event.subtype,
+    Event.grid_id,
+    Event.occurred_at,
+    Event.place_id,
+    func.ST_AsGeoJSON(Event.location, 7).label("location"),
+    Event.address,
+    Event.description,
+    Event.parties,
+    Event.involved_count,
+    Event.is_major,
+    Event.is_urgent,
+    Event.source,
+    Event.state,
+    Event.process,
+    Event.current_step_id,
+    Event.expedited,
+    Event.legacy,
+    Event.typical,
+    Event.duplicate_of,
+    Event.reporter_id,
+    Event.closed_at,
+    Event.version,
+    Event.created_at,
+    Event.updated_at,
+    Current.unit_id.label("current_unit_id"),
+    Current.department_id.label("current_department_id"),
+    Current.assigned_at.label("current_assigned_at"),
+    Current.accepted_at.label("current_accepted_at"),
+    Current.first_feedback_at.label("current_first_feedback_at"),
+    Current.finished_at.label("current_finished_at"),
+)
+STEP_COLUMNS = (
+    EventStep.id,
+    EventStep.seq,
+    EventStep.unit_id,
+    EventStep.department_id,
+    EventStep.assigned_at,
+    EventStep.accepted_at,
+    EventStep.first_feedback_at,
+    EventStep.last_feedback_at,
+    EventStep.finished_at,
+    EventStep.responsible_person,
+    EventStep.responsible_phone,
+    EventStep.outcome,
+    EventStep.result,
+    EventStep.accept_yellow_at,
+    EventStep.accept_red_at,
+    EventStep.handle_yellow_at,
+    EventStep.handle_red_at,
+)
+
+# Which stored column holds each automatic card's deadline (R-SUP-2); the sweep reads them.
+DEADLINE_COLUMNS: dict[Rule, str] = {
+    Rule.ACCEPT_24H: "accept_yellow_at",
+    Rule.ACCEPT_48H: "accept_red_at",
+    Rule.ACCEPT_12H_PRIORITY: "accept_red_at",
+    Rule.HANDLE_5WD: "handle_yellow_at",
+    Rule.HANDLE_10WD: "handle_red_at",
+}
+
+
+class Box(StrEnum):
+    TODO = "todo"
+    DONE = "done"
+    SUB_TODO = "sub_todo"
+    CLOSED = "closed"
+    LEGACY = "legacy"
+    TYPICAL = "typical"
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    box: Box | None = None
+    category: Category | None = None
+    state: State | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True)
+class Handler:
+    """Who a step is assigned to: a unit or a department, and the unit path it sits at."""
+
+    unit_id: uuid.UUID | None
+    department_id: uuid.UUID | None
+    path: str
+
+
+def subtype_dictionary() -> list[dict[str, Any]]:
+    """The shipped sub-type dictionary (R-EVT-1), category by category."""
+    return [
+        {"category": category.value, "category_name": CATEGORY_NAMES[category], **item}
+        for category, subtypes in SUBTYPES.items()
+        for item in ({"code": code, "name": name} for code, name in subtypes.items())
+    ]
+
+
+def visible(principal: Principal) -> ColumnElement[bool]:
+    """Events in the caller's jurisdiction; a department user sees only the events that were
+    dispatched to the department (R-JUR-2)."""
+    scoped = in_scope(Event.path, principal)
+    if principal.department_id is None:
+        return scoped
+    dispatched = exists().where(
+        EventStep.event_id == Event.id, EventStep.department_id == principal.department_id
+    )
+    return and_(scoped, dispatched)
+
+
+def store_deadlines(step: EventStep, *, priority: bool, calendar: WorkCalendar) -> None:
+    """Recompute the step's card deadlines for its current phase (R-SUP-2)."""
+    for column in set(DEADLINE_COLUMNS.values()):
+        setattr(step, column, None)
+    for deadline in deadlines(_times(step, priority), calendar):
+        setattr(step, DEADLINE_COLUMNS[deadline.rule], deadline.due_at)
+
+
+def _times(step: EventStep, priority: bool) -> StepTimes:
+    return StepTimes(
+        assigned_at=step.assigned_at,
+        accepted_at=step.accepted_at,
+        first_feedback_at=step.first_feedback_at,
+        finished_at=step.finished_at,
+        priority=priority,
+    )
+
+
+def open_step(
+    ctx: Ctx, event: Event, handler: Handler, *, seq: int, calendar: WorkCalendar
+) -> EventStep:
+    """A new step assigned now; the caller flushes and makes it the event's current step."""
+    step = EventStep(
+        event_id=event.id,
+        seq=seq,
+        unit_id=handler.unit_id,
+        department_id=handler.department_id,
+        path=event.path,
+        handler_path=handler.path,
+        assigned_at=ctx.now(),
+    )
+    store_deadlines(step, priority=event.is_major or event.is_urgent, calendar=calendar)
+    ctx.session.add(step)
+    return step
+
+
+async def record_action(
+    ctx: Ctx,
+    event: Event,
+    *,
+    step_id: uuid.UUID | None,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    payload: dict[str, Any],
+) -> None:
+    """One history row (R-WF-5) and one audit entry (R-AUD-1) per action."""
+    ctx.session.add(
+        EventAction(
+            event_id=event.id,
+            step_id=step_id,
+            path=event.path,
+            action=action,
+            actor_id=ctx.principal.user_id,
+            actor_unit_id=ctx.principal.unit_id,
+            actor_department_id=ctx.principal.department_id,
+            from_state=from_state,
+            to_state=to_state,
+            payload=payload,
+            at=ctx.now(),
+        )
+    )
+    await ctx.session.flush()
+    await audit.record(
+        ctx,
+        action=f"event.{action}",
+        target_type="event",
+        target_id=event.id,
+        unit_path=event.path,
+        before={"state": from_state} if from_state else None,
+        after={"state": to_state, **payload},
+    )
+
+
+async def report_event(
+    ctx: Ctx, fields: dict[str, Any], *, resolve_on_spot: bool, result: str | None
+) -> dict[str, Any]:
+    """Report an event in a grid. Its first step goes to the community containing the grid
+    (待签收); resolved on the spot (R-EVT-2), the grid's own step is recorded as accepted and
+    finished and the event is closed at once."""
+    values = dict(fields)
+    category = Category(values["category"])
+    check_subtype(category, values["subtype"])
+    grid = await grid_for_record(ctx, values["grid_id"])
+    if values.get("place_id") is not None:
+        await _place_in_grid(ctx, values["place_id"], grid)
+    location = values.pop("location", None)
+    now = ctx.now()
+    serial = await ctx.session.scalar(select(func.nextval("event_service_no_seq")))
+    event = Event(
+        **{**values, "category": category.value},
+        location=from_shape(location, srid=4326) if isinstance(location, BaseGeometry) else None,
+        service_no=service_number(ctx.today(), int(serial or 0)),
+        path=grid.path,
+        state=State.CLOSED if resolve_on_spot else State.PENDING_ACCEPT,
+        process=process_for(category).code,
+        reporter_id=ctx.principal.user_id,
+        closed_at=now if resolve_on_spot else None,
+        created_at=now,
+        updated_at=now,
+    )
+    ctx.session.add(event)
+    await ctx.session.flush()
+    calendar = await work_calendar(ctx)
+    if resolve_on_spot:
+        step = open_step(ctx, event, Handler(grid.id, None, grid.path), seq=1, calendar=calendar)
+        step.accepted_at = step.finished_at = now
+        step.outcome, step.result = "resolved", result
+        store_deadlines(step, priority=False, calendar=calendar)
+    else:
+        community = await ctx.session.get_one(OrgUnit, grid.parent_id)
+        handler = Handler(community.id, None, community.path)
+        step = open_step(ctx, event, handler, seq=1, calendar=calendar)
+    await ctx.session.flush()
+    event.current_step_id = step.id
+    await record_action(
+        ctx,
+        event,
+        step_id=step.id,
+        action="resolve" if resolve_on_spot else "report",
+        from_state=None,
+        to_state=event.state,
+        payload={"result": result} if resolve_on_spot else {},
+    )
+    return await get_event(ctx, event.id)
+
+
+async def _place_in_grid(ctx: Ctx, place_id: uuid.UUID, grid: OrgUnit) -> None:
+    found = await ctx.session.scalar(
+        select(Place.id).where(
+            Place.id == place_id, Place.grid_id == grid.id, in_scope(Place.path, ctx.principal)
+        )
+    )
+    if found is None:
+        raise Invalid("event_place_invalid", errors=[FieldError("place_id", "event_place_invalid")])
+
+
+_STEP_TIMES = ("assigned_at", "accepted_at", "first_feedback_at", "finished_at")
+
+
+def _event_row(row: Any, calendar: WorkCalendar, now: datetime) -> dict[str, Any]:
+    """A selected event as a dict with its GeoJSON location, current step and light."""
+    data = dict(row._mapping)
+    data["location"] = orjson.loads(data["location"]) if data["location"] else None
+    times = {key: data.pop(f"current_{key}") for key in _STEP_TIMES}
+    holder = {key: data.pop(f"current_{key}") for key in ("unit_id", "department_id")}
+    step_id = data["current_step_id"]
+    data["current_step"] = {"id": step_id, **holder} if step_id else None
+    if data["state"] == State.CLOSED or times["assigned_at"] is None:
+        data["light"] = None
+    else:
+        step = StepTimes(**times, priority=data["is_major"] or data["is_urgent"])
+        data["light"] = light(step, now, calendar, expedited=data["expedited"]).value
+    return data
+
+
+async def row_converter(ctx: Ctx) -> Callable[[Any], dict[str, Any]]:
+    """How a selected event row becomes the dict lists, reads and exports show (R-SUP-7:
+    the light is computed now, with the stored working-day calendar)."""
+    calendar, now = await work_calendar(ctx), ctx.now()
+    return lambda row: _event_row(row, calendar, now)
+
+
+def _base_query(ctx: Ctx) -> AnySelect:
+    return (
+        select(*EVENT_COLUMNS)
+        .outerjoin(Current, Current.id == Event.current_step_id)
+        .where(visible(ctx.principal))
+    )
+
+
+async def get_event(ctx: Ctx, event_id: uuid.UUID) -> dict[str, Any]:
+    """The event with its steps (oldest first), supervisions and current light; 404 outside
+    the caller's jurisdiction."""
+    row = (await ctx.session.execute(_base_query(ctx).where(Event.id == event_id))).one_or_none()
+    if row is None:
+        raise NotFound("event_not_found")
+    data = (await row_converter(ctx))(row)
+    steps = [
+        dict(r._mapping)
+        for r in await ctx.session.execute(
+            select(*STEP_COLUMNS).where(EventStep.event_id == event_id).order_by(EventStep.seq)
+        )
+    ]
+    data = await present_one(ctx, data, EVENT_MASK, target_type="event", unit_path=None)
+    data["steps"] = await present(ctx, steps, STEP_MASK, target_type="event_step")
+    # Imported here: services.supervision builds on this module.
+    from services.supervision import cards_of
+
+    data["supervisions"] = await cards_of(ctx.session, event_id)
+    return data
+
+
+def _box(principal: Principal, box: Box) -> ColumnElement[bool]:
+    is_open = Event.state.in_([s.value for s in OPEN_STATES])
+    mine = []
+    if principal.unit_id is not None:
+        mine.append(Current.unit_id == principal.unit_id)
+    if principal.department_id is not None:
+        mine.append(Current.department_id == principal.department_id)
+    if box == Box.TODO:
+        return and_(is_open, ~Event.legacy, or_(*mine) if mine else false())
+    if box == Box.DONE:
+        acted = []
+        if principal.unit_id is not None:
+            acted.append(EventAction.actor_unit_id == principal.unit_id)
+        if principal.department_id is not None:
+            acted.append(EventAction.actor_department_id == principal.department_id)
+        if not acted:
+            return false()
+        return exists().where(EventAction.event_id == Event.id, or_(*acted))
+    if box == Box.SUB_TODO:
+        below = (
+            true()
+            if principal.sees_everything
+            else and_(
+                in_scope(Current.handler_path, principal),
+                Current.handler_path != func.text2ltree(principal.scope),
+            )
+        )
+        sub = and_(is_open, ~Event.legacy, below)
+        return and_(sub, ~or_(*mine)) if mine else sub
+    if box == Box.CLOSED:
+        return Event.state == State.CLOSED.value
+    return (Event.legacy if box == Box.LEGACY else Event.typical).is_(True)
+
+
+def events_query(ctx: Ctx, flt: EventFilter) -> AnySelect:
+    """Events in jurisdiction narrowed by box and filters (the list and its export)."""
+    stmt = _base_query(ctx)
+    if flt.box is not None:
+        stmt = stmt.where(_box(ctx.principal, flt.box))
+    if flt.category is not None:
+        stmt = stmt.where(Event.category == flt.category.value)
+    if flt.state is not None:
+        stmt = stmt.where(Event.state == flt.state.value)
+    if flt.q:
+        pattern = f"%{flt.q}%"
+        stmt = stmt.where(or_(Event.title.ilike(pattern), Event.service_no == flt.q.upper()))
+    return stmt
+
+
+async def list_events(
+    ctx: Ctx, flt: EventFilter, *, limit: int, cursor: str | None
+) -> Page[dict[str, Any]]:
+    """A keyset page by service number, each item with its light (R-SUP-7)."""
+    page = await paginate(
+        ctx.session,
+        events_query(ctx, flt),
+        key=(Event.service_no, Event.id),
+        limit=limit,
+        cursor=cursor,
+        convert=await row_converter(ctx),
+    )
+    return replace(page, items=await present(ctx, page.items, EVENT_MASK, target_type="event"))
+
+
+async def box_counts(ctx: Ctx) -> dict[str, int]:
+    """How many events each box holds, for the badges (R-WF-6)."""
+    counts = {}
+    for box in Box:
+        stmt = events_query(ctx, EventFilter(box=box)).order_by(None).subquery()
+        counts[box.value] = int(
+            await ctx.session.scalar(select(func.count()).select_from(stmt)) or 0
+        )
+    return counts

@@ -1,0 +1,67 @@
+"""ORM models; importing this package registers every table on `Base.metadata`."""
+
+from services.models.audit import AuditEntry
+from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
+from services.models.base import Base
+from services.models.calendar import CalendarDay
+from services.models.events import Event, EventAction, EventStep
+from services.models.houses import Address, House, Rental
+from services.models.idempotency import IdempotencyRecord
+from services.models.org import Department, OrgUnit, OrgUnitVersion
+from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
+from services.models.places import (
+    Component,
+    JurisdictionProfile,
+    Organisation,
+    Place,
+    PlaceKindEntry,
+    ServiceRecord,
+    Team,
+    TeamMember,
+    VideoPoint,
+)
+from services.models.registry import StatusChange
+from services.models.supervision import LedgerLine, Supervision
+from services.models.tags import Notification, PersonTag, SystemSetting
+
+__all__ = [
+    "Address",
+    "AuditEntry",
+    "Base",
+    "CalendarDay",
+    "Component",
+    "Department",
+    "Event",
+    "EventAction",
+    "EventStep",
+    "Family",
+    "FamilyMember",
+    "House",
+    "Household",
+    "HouseholdMember",
+    "IdempotencyRecord",
+    "JurisdictionProfile",
+    "LedgerLine",
+    "Notification",
+    "OrgUnit",
+    "OrgUnitVersion",
+    "Organisation",
+    "Permission",
+    "Person",
+    "PersonTag",
+    "Place",
+    "PlaceKindEntry",
+    "RefreshToken",
+    "Rental",
+    "Role",
+    "RolePermission",
+    "ServiceRecord",
+    "StatusChange",
+    "Supervision",
+    "SystemSetting",
+    "Team",
+    "TeamMember",
+    "User",
+    "UserRole",
+    "VideoPoint",
+]

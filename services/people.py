@@ -1,0 +1,458 @@
+"""Actual population (实有人口, R-POP-1..5).
+
+People of four kinds are kept per grid. One active record per (grid, ID number) whatever the
+kind (R-POP-1) is decided by the partial unique index, never by a pre-check, so racing
+writers cannot both win. A person lives in a house or states why not (R-POP-5); an unsettled
+person settles into a new registered record in one transaction (R-POP-4). Responses are
+masked by the caller's permission (R-JUR-3); the audit trail keeps the real values, since it
+is there for auditors.
+"""
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, literal_column, or_, select
+
+from domain import id_numbers
+from domain.errors import Conflict, FieldError, Invalid, NotFound
+from domain.id_numbers import Gender
+from domain.people import (
+    DETAIL_MASKS,
+    GENDER_LABELS,
+    KIND_LABELS,
+    PERSON_MASKS,
+    Kind,
+    check_residence,
+    dictionary_errors,
+    establish_identity,
+    validate_details,
+)
+from domain.registry import Status
+from domain.versioning import check_version
+from services import households
+from services.constraints import flush_unique
+from services.context import Ctx
+from services.jurisdiction import in_scope
+from services.masking import MaskSpec, present, present_one, reveal
+from services.models import House, OrgUnit, Person
+from services.pagination import AnySelect, Page, paginate
+from services.registry import (
+    audit_change,
+    change_status,
+    grid_for_record,
+    lock_record,
+    reactivate,
+    stamp_new,
+    status_history,
+)
+
+TARGET = "person"
+SETTLED_REASON = "已落户"
+DUPLICATE_INDEX = "uq_people_grid_id_number_active"
+# Exports flatten the details into columns of their own, so their masks lose the prefix.
+EXPORT_MASKS: MaskSpec = {
+    **{key: mask for key, mask in PERSON_MASKS.items() if not key.startswith("details.")},
+    **DETAIL_MASKS,
+}
+# Fields stored as sent; identity, details and residence are checked and derived instead.
+PLAIN_FIELDS = (
+    "name",
+    "former_name",
+    "ethnicity",
+    "phone",
+    "register_address",
+    "current_address",
+    "education",
+    "occupation",
+    "employer",
+    "political_status",
+    "marital_status",
+    "photo_url",
+    "low_income",
+    "away",
+)
+_AUDITED = (
+    "kind",
+    "id_number",
+    "gender",
+    "birth_date",
+    *PLAIN_FIELDS,
+    "house_id",
+    "no_house_reason",
+    "details",
+)
+
+
+def _select() -> AnySelect:
+    return (
+        select(
+            Person.id,
+            Person.grid_id,
+            OrgUnit.code,
+            Person.kind,
+            Person.id_number,
+            Person.name,
+            Person.former_name,
+            Person.gender,
+            Person.birth_date,
+            Person.ethnicity,
+            Person.phone,
+            Person.register_address,
+            Person.current_address,
+            Person.education,
+            Person.occupation,
+            Person.employer,
+            Person.political_status,
+            Person.marital_status,
+            Person.photo_url,
+            Person.low_income,
+            Person.away,
+            Person.house_id,
+            House.address.label("house_address"),
+            Person.no_house_reason,
+            Person.details,
+            Person.status,
+            Person.status_reason,
+            Person.status_changed_at,
+            Person.version,
+            Person.created_at,
+            Person.updated_at,
+            Person.created_by,
+            Person.path,
+        )
+        .join(OrgUnit, OrgUnit.id == Person.grid_id)
+        .outerjoin(House, House.id == Person.house_id)
+    )
+
+
+def _row(row: Any) -> dict[str, Any]:
+    data = dict(row._mapping)
+    data["grid_code"] = data.pop("code")
+    return data
+
+
+async def _fetch(ctx: Ctx, person_id: uuid.UUID) -> dict[str, Any]:
+    row = (
+        await ctx.session.execute(
+            _select().where(Person.id == person_id, in_scope(Person.path, ctx.principal))
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("person_not_found")
+    return _row(row)
+
+
+async def get_person(ctx: Ctx, person_id: uuid.UUID) -> dict[str, Any]:
+    """One person in jurisdiction, masked for the caller (R-JUR-3)."""
+    person = await _fetch(ctx, person_id)
+    return await present_one(
+        ctx, person, PERSON_MASKS, target_type=TARGET, unit_path=person["path"]
+    )
+
+
+@dataclass(frozen=True)
+class PersonFilters:
+    unit_id: uuid.UUID | None = None
+    kind: Kind | None = None
+    status: Status | None = None
+    house_id: uuid.UUID | None = None
+    q: str | None = None
+
+
+def _search(q: str) -> ColumnElement[bool]:
+    """Names match by substring (trigram index). Identities match only whole — a resident ID
+    (a 15-digit one as upgraded) or an overseas document number — since partial matches
+    would let a masked caller uncover a number digit by digit."""
+    number = id_numbers.normalise(q)
+    numbers = {number}
+    if re.fullmatch(r"\d{15}", number):
+        numbers.add(id_numbers.upgrade(number))
+    # Spelled like the expression index on overseas document numbers, so the index serves it.
+    document_number = Person.details.op("->>")(literal_column("'document_number'"))
+    return or_(
+        Person.name.icontains(q, autoescape=True),
+        Person.id_number.in_(numbers),
+        and_(Person.kind == Kind.OVERSEAS, document_number == number),
+    )
+
+
+async def people_query(ctx: Ctx, filters: PersonFilters) -> AnySelect:
+    """People in jurisdiction matching the filters (shared by the list and its export);
+    `unit_id` may be any unit: the people of its subtree."""
+    stmt = _select().where(in_scope(Person.path, ctx.principal))
+    if filters.unit_id is not None:
+        stmt = stmt.where(await households.within_unit(ctx, Person.path, filters.unit_id))
+    if filters.kind is not None:
+        stmt = stmt.where(Person.kind == filters.kind)
+    if filters.status is not None:
+        stmt = stmt.where(Person.status == filters.status)
+    if filters.house_id is not None:
+        stmt = stmt.where(Person.house_id == filters.house_id)
+    if filters.q:
+        stmt = stmt.where(_search(filters.q))
+    return stmt
+
+
+async def list_people(
+    ctx: Ctx, filters: PersonFilters, *, limit: int, cursor: str | None
+) -> Page[dict[str, Any]]:
+    """A keyset page of people, masked for the caller. Cursors carry the sort key in clear
+    and names are personal data (R-JUR-3), so the list runs grid by grid, not by name."""
+    page = await paginate(
+        ctx.session,
+        await people_query(ctx, filters),
+        key=(OrgUnit.code, Person.id),
+        limit=limit,
+        cursor=cursor,
+        convert=_row,
+    )
+    items = await present(ctx, page.items, PERSON_MASKS, target_type=TARGET)
+    return Page(items=items, next_cursor=page.next_cursor, total=page.total)
+
+
+def export_row(row: Any) -> dict[str, Any]:
+    """A spreadsheet row: labels instead of codes, each detail in a column of its own."""
+    data = _row(row)
+    details = data.pop("details")
+    data["kind"] = KIND_LABELS[Kind(data["kind"])]
+    data["gender"] = GENDER_LABELS[Gender(data["gender"])] if data["gender"] else None
+    return {**data, **details}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+def _snapshot(person: Person) -> dict[str, Any]:
+    return {name: _jsonable(getattr(person, name)) for name in _AUDITED}
+
+
+async def _house_location(ctx: Ctx, house_id: uuid.UUID) -> Any:
+    """The location of an active house in jurisdiction (R-POP-5)."""
+    house = (
+        await ctx.session.execute(
+            select(House.location, House.status).where(
+                House.id == house_id, in_scope(House.path, ctx.principal)
+            )
+        )
+    ).one_or_none()
+    if house is None:
+        raise NotFound("house_not_found", errors=[FieldError("house_id", "house_not_found")])
+    if house.status != Status.ACTIVE:
+        raise Invalid("house_inactive", errors=[FieldError("house_id", "house_inactive")])
+    return house.location
+
+
+async def _apply(ctx: Ctx, person: Person, changes: Mapping[str, Any]) -> None:
+    """Check the person as they will be after `changes` — details of their kind,
+    dictionaries, identity (R-POP-2), residence (R-POP-5) — then write it onto them."""
+    kind = Kind(person.kind)
+    details = validate_details(kind, {**person.details, **changes.get("details", {})})
+    if errors := dictionary_errors(changes):
+        raise Invalid("validation_failed", errors=errors)
+    resident = kind != Kind.OVERSEAS
+    identity = establish_identity(
+        kind,
+        # An overseas identity comes from the details; a resident ID stays unless replaced.
+        id_number=changes.get("id_number") or (person.id_number if resident else None),
+        details=details,
+        # Values sent are checked against a resident ID; values not sent are derived from it.
+        birth_date=changes.get("birth_date", None if resident else person.birth_date),
+        gender=changes.get(
+            "gender", None if resident or person.gender is None else Gender(person.gender)
+        ),
+        today=ctx.today(),
+    )
+    house_id = changes.get("house_id", person.house_id)
+    no_house_reason = changes.get("no_house_reason", person.no_house_reason)
+    # Naming one side of the residence (a house, or a reason for having none) drops the other.
+    if house_id and "house_id" in changes and "no_house_reason" not in changes:
+        no_house_reason = None
+    if no_house_reason and "no_house_reason" in changes and "house_id" not in changes:
+        house_id = None
+    check_residence(has_house=house_id is not None, no_house_reason=no_house_reason)
+    if house_id is None:
+        person.location = None
+    elif house_id != person.house_id:
+        person.location = await _house_location(ctx, house_id)
+
+    for name in PLAIN_FIELDS:
+        if name in changes:
+            setattr(person, name, changes[name])
+    person.id_number = identity.id_number
+    person.birth_date = identity.birth_date
+    person.gender = identity.gender
+    person.details = details
+    person.house_id = house_id
+    person.no_house_reason = no_house_reason
+
+
+async def create_person(
+    ctx: Ctx, *, grid_id: uuid.UUID, kind: Kind, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Register a person in a grid; a second active record of the same identity in the grid,
+    of any kind, is a 409 `duplicate_active_record` (R-POP-1)."""
+    grid = await grid_for_record(ctx, grid_id)
+    person = Person(grid_id=grid.id, kind=kind, details={})
+    await _apply(ctx, person, values)
+    stamp_new(ctx, person, grid.path)
+    ctx.session.add(person)
+    await flush_unique(ctx.session, id_number=person.id_number)
+    await audit_change(
+        ctx,
+        person,
+        action="person.create",
+        target_type=TARGET,
+        before=None,
+        after=_snapshot(person),
+        bump=False,
+    )
+    return await get_person(ctx, person.id)
+
+
+async def _lock_active(ctx: Ctx, person_id: uuid.UUID, expected_version: int | None) -> Person:
+    person = await lock_record(ctx, Person, person_id, not_found="person_not_found")
+    check_version(expected_version, person.version)
+    if person.status != Status.ACTIVE:
+        raise Conflict("record_deregistered")
+    return person
+
+
+async def update_person(
+    ctx: Ctx, person_id: uuid.UUID, changes: Mapping[str, Any], *, expected_version: int | None
+) -> dict[str, Any]:
+    """Change an active person's fields (details merge into the current ones; a detail set
+    to null is removed); the audit entry names what changed."""
+    person = await _lock_active(ctx, person_id, expected_version)
+    before = _snapshot(person)
+    await _apply(ctx, person, changes)
+    await flush_unique(ctx.session, id_number=person.id_number)
+    after = _snapshot(person)
+    changed = [name for name in _AUDITED if before[name] != after[name]]
+    await audit_change(
+        ctx,
+        person,
+        action="person.update",
+        target_type=TARGET,
+        before={name: before[name] for name in changed},
+        after={name: after[name] for name in changed},
+    )
+    return await get_person(ctx, person.id)
+
+
+async def deregister_person(
+    ctx: Ctx, person_id: uuid.UUID, *, reason: str, expected_version: int | None
+) -> dict[str, Any]:
+    """Deregister (注销) with a reason; the person leaves their household and family."""
+    await change_status(
+        ctx,
+        Person,
+        person_id,
+        target_type=TARGET,
+        from_status=Status.ACTIVE,
+        to_status=Status.DEREGISTERED,
+        reason=reason,
+        expected_version=expected_version,
+        not_found="person_not_found",
+    )
+    await households.detach_person(ctx, person_id, reason=reason)
+    return await get_person(ctx, person_id)
+
+
+async def restore_person(
+    ctx: Ctx, person_id: uuid.UUID, *, reason: str | None, expected_version: int | None
+) -> dict[str, Any]:
+    """Restore (恢复) a deregistered person, unless another active record of the same
+    identity now exists in the grid (409 `duplicate_active_record`, decided by the index)."""
+    await reactivate(
+        ctx,
+        Person,
+        person_id,
+        unique_index=DUPLICATE_INDEX,
+        field="id_number",
+        target_type=TARGET,
+        from_status=Status.DEREGISTERED,
+        to_status=Status.ACTIVE,
+        reason=reason,
+        expected_version=expected_version,
+        not_found="person_not_found",
+    )
+    return await get_person(ctx, person_id)
+
+
+async def settle_person(
+    ctx: Ctx,
+    person_id: uuid.UUID,
+    *,
+    settle_date: date | None,
+    changes: Mapping[str, Any],
+    expected_version: int | None,
+) -> dict[str, Any]:
+    """R-POP-4 落户: an active unsettled person becomes a new registered record (their fields
+    carried over, `changes` applied, `details.settle_date` set) and the unsettled record is
+    deregistered with reason 已落户 — in one transaction. Their family passes to the new
+    record."""
+    today = ctx.today()
+    settled_on = settle_date or today
+    if settled_on > today:
+        raise Invalid("validation_failed", errors=[FieldError("settle_date", "date_in_future")])
+    unsettled = await _lock_active(ctx, person_id, expected_version)
+    if unsettled.kind != Kind.UNSETTLED:
+        raise Conflict("settle_not_unsettled")
+    carried = {
+        name: getattr(unsettled, name) for name in (*PLAIN_FIELDS, "house_id", "no_house_reason")
+    }
+    # Deregistered first: the new record takes over the identity in the unique index.
+    await change_status(
+        ctx,
+        Person,
+        unsettled.id,
+        target_type=TARGET,
+        from_status=Status.ACTIVE,
+        to_status=Status.DEREGISTERED,
+        reason=SETTLED_REASON,
+        not_found="person_not_found",
+    )
+    registered = Person(grid_id=unsettled.grid_id, kind=Kind.REGISTERED, details={})
+    await _apply(
+        ctx,
+        registered,
+        {
+            **carried,
+            "id_number": unsettled.id_number,
+            "details": {"settle_date": settled_on},
+            **changes,
+        },
+    )
+    stamp_new(ctx, registered, unsettled.path)
+    ctx.session.add(registered)
+    await flush_unique(ctx.session, id_number=registered.id_number)
+    await audit_change(
+        ctx,
+        registered,
+        action="person.settle",
+        target_type=TARGET,
+        before=None,
+        after={**_snapshot(registered), "settled_from": str(unsettled.id)},
+        bump=False,
+    )
+    await households.transfer_memberships(ctx, unsettled.id, registered.id)
+    return await get_person(ctx, registered.id)
+
+
+async def reveal_person(ctx: Ctx, person_id: uuid.UUID, *, reason: str) -> dict[str, Any]:
+    """One person unmasked for a holder of pii:reveal, the reason audited (R-JUR-3)."""
+    person = await _fetch(ctx, person_id)
+    return await reveal(ctx, person, target_type=TARGET, unit_path=person["path"], reason=reason)
+
+
+async def person_history(ctx: Ctx, person_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The person's deregistrations and restorations with reason and time, oldest first."""
+    await _fetch(ctx, person_id)
+    return await status_history(ctx, TARGET, person_id)

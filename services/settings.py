@@ -1,0 +1,39 @@
+"""Configuration, only from environment variables, with working local defaults (API.md)."""
+
+from functools import cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRID_", extra="ignore")
+
+    # The application connects as `grid_app`: neither superuser nor table owner, so row-level
+    # security applies to it. Migrations and database creation use the owner URL.
+    database_url: str = "postgresql+asyncpg://grid_app@127.0.0.1:5432/grid"
+    owner_database_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    secret_key: str = "change-me-in-production-0123456789abcdef"
+    storage_dir: str = "var/storage"
+    timezone: str = "Asia/Shanghai"
+    access_token_minutes: int = 15
+    refresh_token_days: int = 14
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+
+    @property
+    def owner_url(self) -> str:
+        """The owner's URL: explicit, or the app URL with the `postgres` superuser."""
+        if self.owner_database_url:
+            return self.owner_database_url
+        return make_url(self.database_url).set(username="postgres").render_as_string(False)
+
+    @property
+    def database_name(self) -> str:
+        return make_url(self.database_url).database or "grid"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

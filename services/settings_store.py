@@ -1,0 +1,135 @@
+"""System-wide settings (系统设置): a fixed catalogue of keys, each with a validated value and
+a default; stored rows override the defaults. Changes are versioned and audited."""
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, StrictInt, TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from domain.errors import FieldError, Invalid, NotFound
+from domain.tags import LinkMode
+from domain.versioning import check_version
+from services import audit
+from services.context import Ctx
+from services.models import SystemSetting
+
+TAG_LINK_MODE = "tag_link_mode"
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    adapter: TypeAdapter[Any]
+    default: Any
+    description: str
+
+
+SETTINGS: dict[str, SettingSpec] = {
+    TAG_LINK_MODE: SettingSpec(
+        # Strict: a JSON `true` or "2" is a mistake, not a mode.
+        TypeAdapter(Annotated[StrictInt, AfterValidator(LinkMode)]),
+        LinkMode.CREATE_PERSON,
+        "业务人员与实有人口的关联方式（R-LINK-1）：1 相互独立；2 须先登记实有人口；"
+        "3 登记业务人员时自动新增实有人口",
+    ),
+}
+
+
+def _spec(key: str) -> SettingSpec:
+    spec = SETTINGS.get(key)
+    if spec is None:
+        raise NotFound("setting_not_found", params={"key": key})
+    return spec
+
+
+def _out(key: str, row: SystemSetting | None) -> dict[str, Any]:
+    spec = SETTINGS[key]
+    return {
+        "key": key,
+        "value": row.value if row else spec.default,
+        "description": spec.description,
+        "version": row.version if row else 0,
+        "updated_at": row.updated_at if row else None,
+        "updated_by": row.updated_by if row else None,
+    }
+
+
+async def list_settings(ctx: Ctx) -> list[dict[str, Any]]:
+    """Every known setting with its current value (the default when never stored)."""
+    rows = {
+        row.key: row
+        for row in (
+            await ctx.session.execute(
+                select(SystemSetting).where(SystemSetting.key.in_(list(SETTINGS)))
+            )
+        ).scalars()
+    }
+    return [_out(key, rows.get(key)) for key in sorted(SETTINGS)]
+
+
+async def get_value(ctx: Ctx, key: str) -> Any:
+    """The validated current value of a setting."""
+    spec = _spec(key)
+    stored = await ctx.session.scalar(select(SystemSetting.value).where(SystemSetting.key == key))
+    return spec.default if stored is None else spec.adapter.validate_python(stored)
+
+
+async def tag_link_mode(ctx: Ctx) -> LinkMode:
+    """R-LINK-1: how business tags relate to the actual population."""
+    mode: LinkMode = await get_value(ctx, TAG_LINK_MODE)
+    return mode
+
+
+async def put_setting(
+    ctx: Ctx, key: str, value: Any, *, expected_version: int | None
+) -> dict[str, Any]:
+    """Set a setting to a validated value (If-Match guards against a lost update); audited."""
+    spec = _spec(key)
+    try:
+        parsed = spec.adapter.validate_python(value)
+    except ValidationError as exc:
+        raise Invalid(
+            "setting_value_invalid",
+            params={"key": key},
+            errors=[FieldError("value", "field_invalid", {"detail": exc.errors()[0]["msg"]})],
+        ) from exc
+    stored = spec.adapter.dump_python(parsed, mode="json")
+    # Make sure the row exists (version 0 = the default), then lock it: concurrent writers
+    # queue on the lock and If-Match decides between them.
+    await ctx.session.execute(
+        insert(SystemSetting)
+        .values(
+            key=key,
+            value=spec.adapter.dump_python(spec.default, mode="json"),
+            version=0,
+            updated_at=ctx.now(),
+        )
+        .on_conflict_do_nothing(index_elements=[SystemSetting.key])
+    )
+    row = (
+        await ctx.session.execute(
+            select(SystemSetting)
+            .where(SystemSetting.key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    check_version(expected_version, row.version)
+    before = {"value": row.value}
+    row.value = stored
+    row.version += 1
+    row.updated_at = ctx.now()
+    row.updated_by = ctx.principal.user_id
+    await ctx.session.flush()
+    await audit.record(
+        ctx,
+        action="setting.update",
+        target_type="setting",
+        target_id=key,
+        # System-wide: filed under the changer's own jurisdiction.
+        unit_path=None if ctx.principal.sees_everything else ctx.principal.scope,
+        before=before,
+        after={"value": stored},
+    )
+    return _out(key, row)

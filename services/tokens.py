@@ -1,0 +1,81 @@
+"""Short-lived JWT access tokens; refresh tokens are opaque and live in the database."""
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+import jwt
+
+from domain.errors import Unauthenticated
+from services.settings import get_settings
+
+ALGORITHM = "HS256"
+# PyJWT would compare exp/iat/nbf with the wall clock; the application's clock is injected,
+# so PyJWT's time checks are off and the claims are compared with `now` here.
+_IAT_LEEWAY_SECONDS = 60
+
+
+def issue_access_token(user_id: uuid.UUID, now: datetime) -> tuple[str, int]:
+    """The token and its lifetime in seconds."""
+    settings = get_settings()
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    claims = {
+        "sub": str(user_id),
+        "typ": "access",
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    token = jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+    return token, int(lifetime.total_seconds())
+
+
+def read_access_token(token: str, now: datetime) -> uuid.UUID:
+    """The user id in a valid, unexpired access token; anything else is 401."""
+    try:
+        claims = jwt.decode(
+            token,
+            get_settings().secret_key,
+            algorithms=[ALGORITHM],
+            # Time claims are checked against the injected clock below, never the wall clock.
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "require": ["sub", "exp", "iat", "typ"],
+            },
+        )
+        if (
+            claims["typ"] != "access"
+            or int(claims["exp"]) <= now.timestamp()
+            or int(claims["iat"]) > now.timestamp() + _IAT_LEEWAY_SECONDS
+        ):
+            raise Unauthenticated("token_invalid")
+        return uuid.UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
+        raise Unauthenticated("token_invalid") from exc
+
+
+def unverified_subject(token: str) -> str | None:
+    """The subject of a correctly signed token, expired or not (idempotency key owner)."""
+    try:
+        claims = jwt.decode(
+            token,
+            get_settings().secret_key,
+            algorithms=[ALGORITHM],
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
+        return str(claims.get("sub")) if claims.get("sub") else None
+    except jwt.PyJWTError:
+        return None
+
+
+def new_refresh_token() -> tuple[str, bytes]:
+    """A random token for the client and the digest we store."""
+    token = secrets.token_urlsafe(32)
+    return token, refresh_digest(token)
+
+
+def refresh_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()

@@ -1,0 +1,161 @@
+"""The audit trail (R-AUD-1): every write leaves an entry in the same transaction, entries
+are append-only and hash-chained, and the verifier finds the first tampered entry."""
+
+import itertools
+from typing import Any
+
+import asyncpg
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import audit
+from services.db import set_scope
+from tests.conftest import TEST_DB, MovableClock
+from tests.factories import World, auth
+
+SUPERUSER_DSN = f"postgresql://postgres@127.0.0.1:5432/{TEST_DB}"
+
+
+async def _entries(session: AsyncSession, target_id: object) -> list[dict[str, Any]]:
+    await set_scope(session, "*")
+    rows = await session.execute(
+        text("SELECT * FROM audit_log WHERE target_id = :t ORDER BY id"), {"t": str(target_id)}
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def test_a_write_records_actor_before_after_and_request_id(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    response = await client.patch(
+        f"/api/v1/grids/{world.g1.id}",
+        json={"name": "新名字", "reason": "调整"},
+        headers={**auth(world.admin_d, clock), "X-Request-ID": "req-123"},
+    )
+    assert response.status_code == 200, response.text
+    entry = (await _entries(session, world.g1.id))[-1]
+    assert entry["action"] == "grid.update"
+    assert entry["actor_id"] == world.admin_d.id
+    assert entry["before"]["name"] != "新名字"
+    assert entry["after"]["name"] == "新名字"
+    assert entry["reason"] == "调整"
+    assert entry["request_id"] == "req-123"
+    assert entry["unit_path"] == world.g1.path
+
+
+async def test_a_failed_write_leaves_no_entry(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    before = len(await _entries(session, world.g1.id))
+    overlapping = {
+        "type": "Polygon",
+        "coordinates": [
+            [[75.94, 39.40], [75.99, 39.40], [75.99, 39.45], [75.94, 39.45], [75.94, 39.40]]
+        ],
+    }
+    response = await client.patch(
+        f"/api/v1/grids/{world.g1.id}",
+        json={"geometry": overlapping},
+        headers=auth(world.admin_d, clock),
+    )
+    assert response.status_code == 422
+    assert len(await _entries(session, world.g1.id)) == before
+
+
+async def test_the_app_cannot_update_or_delete_entries(session: AsyncSession, world: World) -> None:
+    await set_scope(session, "*")
+    for statement in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(Exception, match="permission denied"):
+            async with session.begin_nested():
+                await session.execute(text(statement))
+
+
+async def test_verify_endpoint_reports_an_intact_chain(
+    client: AsyncClient, world: World, clock: MovableClock
+) -> None:
+    auditor_headers = auth(world.admin_d, clock)
+    response = await client.get("/api/v1/audit/verify", headers=auditor_headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["intact"] is True and body["first_broken_id"] is None
+    assert body["entries"] > 0
+
+
+async def test_entries_are_chained_in_order(session: AsyncSession, world: World) -> None:
+    await set_scope(session, "*")
+    rows = (
+        await session.execute(text("SELECT id, prev_hash, hash FROM audit_log ORDER BY id"))
+    ).all()
+    assert len(rows) >= 9  # the world fixture audits nine units
+    for previous, current in itertools.pairwise(rows):
+        assert current.prev_hash == previous.hash
+        assert current.id > previous.id
+
+
+async def test_tampering_in_sql_is_detected_at_the_tampered_entry() -> None:
+    """A superuser edits an entry behind the application's back (triggers disabled): the
+    verifier names that entry. Everything happens in one rolled-back transaction."""
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('grid.scope', '*', true)")
+            ids = []
+            for action in ("a.one", "a.two", "a.three"):
+                ids.append(
+                    await conn.fetchval(
+                        "INSERT INTO audit_log (at, action, target_type, after) "
+                        "VALUES (now(), $1, 'test', '{\"n\": 1}') RETURNING id",
+                        action,
+                    )
+                )
+            report = await _verify_over(conn)
+            assert report.intact
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute("UPDATE audit_log SET after = '{\"n\": 2}' WHERE id = $1", ids[1])
+            report = await _verify_over(conn)
+            assert not report.intact
+            assert report.first_broken_id == ids[1]
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        await conn.close()
+
+
+async def test_a_deleted_entry_breaks_the_link_after_it() -> None:
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        async with conn.transaction():
+            ids = [
+                await conn.fetchval(
+                    "INSERT INTO audit_log (at, action, target_type) VALUES (now(), $1, 't') "
+                    "RETURNING id",
+                    f"b.{n}",
+                )
+                for n in range(3)
+            ]
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute("DELETE FROM audit_log WHERE id = $1", ids[1])
+            report = await _verify_over(conn)
+            assert report.first_broken_id == ids[2]
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        await conn.close()
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def _verify_over(conn: asyncpg.Connection) -> audit.ChainReport:
+    """The service's verification query on a raw superuser connection."""
+    row = await conn.fetchrow(str(audit._VERIFY))
+    return audit.ChainReport(
+        intact=row["first_broken"] is None,
+        entries=row["entries"],
+        first_broken_id=row["first_broken"],
+    )

@@ -1,0 +1,23 @@
+"""Job functions run by the arq worker. They stay thin: the work itself lives in `services`.
+
+Each receives arq's `ctx`, which holds `redis` (the arq pool) and what `workers.settings`
+puts there on startup: `engine`, `sessionmaker` and `clock`.
+"""
+
+from typing import Any
+
+from sqlalchemy import text
+
+HEARTBEAT_KEY = "grid:worker:heartbeat"
+# Three missed beats (one a minute) and the key expires: the worker counts as gone.
+HEARTBEAT_TTL_SECONDS = 180
+
+
+async def heartbeat(ctx: dict[str, Any]) -> str:
+    """Prove the worker is alive and reaches the database: store the current time (ISO 8601)
+    under `grid:worker:heartbeat` with a TTL. Returns the stored value."""
+    async with ctx["sessionmaker"]() as session:
+        await session.execute(text("SELECT 1"))
+    now: str = ctx["clock"].now().isoformat()
+    await ctx["redis"].set(HEARTBEAT_KEY, now, ex=HEARTBEAT_TTL_SECONDS)
+    return now

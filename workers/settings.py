@@ -1,0 +1,59 @@
+"""The arq worker's configuration: `gridctl worker` runs `arq.run_worker(WorkerSettings)`."""
+
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from arq import cron
+from arq.cron import CronJob
+from arq.typing import StartupShutdown, WorkerCoroutine
+from arq.worker import Function
+
+from services.clock import SystemClock
+from services.db import make_engine, make_sessionmaker
+from services.settings import get_settings
+from workers.jobs import heartbeat
+from workers.lifecycle import lifecycle_daily
+from workers.queue import deserialize, redis_settings, serialize
+from workers.supervision import sweep
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Resources shared by every job of this worker process."""
+    engine = make_engine(get_settings().database_url)
+    ctx["engine"] = engine
+    ctx["sessionmaker"] = make_sessionmaker(engine)
+    ctx["clock"] = SystemClock()
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """Close the database pool cleanly."""
+    await ctx["engine"].dispose()
+
+
+class WorkerSettings:
+    """Read by arq as plain class attributes (its `Worker` keyword arguments)."""
+
+    redis_settings = redis_settings()
+    job_serializer = serialize
+    job_deserializer = deserialize
+    on_startup: StartupShutdown | None = startup
+    on_shutdown: StartupShutdown | None = shutdown
+    # Jobs enqueued by name (`workers.queue.create_pool().enqueue_job(...)`) register here.
+    functions: Sequence[WorkerCoroutine | Function] = ()
+    cron_jobs: Sequence[CronJob] | None = (
+        cron(heartbeat, minute=None, second=0, unique=True, run_at_startup=True),
+        # R-KEY-2: the tag life cycle, daily at 01:05 business time. Idempotent, so it also
+        # runs when a worker starts: a day missed while the worker was down is caught up. A
+        # first run over a whole city writes many rows: it gets more than the default 300 s.
+        cron(lifecycle_daily, hour=1, minute=5, unique=True, run_at_startup=True, timeout=1800),
+        # R-SUP-2: supervision cards every minute; idempotent, so a worker starting after an
+        # outage issues every card missed meanwhile, once, with its true due time.
+        cron(sweep, second=0, unique=True, run_at_startup=True),
+    )
+    # Cron schedules (daily sweeps to come) follow the platform's local time, not the host's.
+    timezone = ZoneInfo(get_settings().timezone)
+    max_jobs = 10
+    job_timeout = 300
+    # arq's own liveness key (`arq:queue:health-check`), refreshed this often.
+    health_check_interval = 60
