@@ -7,7 +7,8 @@ Revises: 0001
 
 from alembic import op
 
-from domain.permissions import PERMISSION_DESCRIPTIONS, ROLE_GRANTS
+from domain.permissions import Perm
+from services.permission_rows import grant_sql
 
 revision = "0002"
 down_revision = "0001"
@@ -58,27 +59,9 @@ SELECT grid_registry_table('status_changes');
 """
 
 
-def _q(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _permissions() -> str:
-    """Registry permissions and their grants (idempotent: rows that exist are kept)."""
-    return (
-        "INSERT INTO permissions (code, description) VALUES "
-        + ", ".join(f"({_q(p.value)}, {_q(d)})" for p, d in PERMISSION_DESCRIPTIONS.items())
-        + " ON CONFLICT DO NOTHING;\n"
-        + "INSERT INTO role_permissions (role_code, permission_code) VALUES "
-        + ", ".join(
-            f"({_q(r.value)}, {_q(p.value)})" for r, perms in ROLE_GRANTS.items() for p in perms
-        )
-        + " ON CONFLICT DO NOTHING;"
-    )
-
-
 def upgrade() -> None:
     op.execute(UPGRADE)
-    op.execute(_permissions())
+    op.execute(grant_sql(Perm))
 
 
 def downgrade() -> None:

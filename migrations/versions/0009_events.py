@@ -14,7 +14,8 @@ Revises: 0008
 
 from alembic import op
 
-from domain.permissions import PERMISSION_DESCRIPTIONS, ROLE_GRANTS, Perm
+from domain.permissions import Perm
+from services.permission_rows import grant_sql, revoke_sql
 
 revision = "0009"
 down_revision = "0008"
@@ -126,38 +127,14 @@ SELECT grid_registry_table('event_actions');
 _EVENT_PERMS = (Perm.EVENT_READ, Perm.EVENT_REPORT, Perm.EVENT_HANDLE, Perm.EVENT_SUPERVISE)
 
 
-def _q(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _permissions() -> str:
-    """The event permissions and their shipped grants (idempotent, as in revision 0002)."""
-    return (
-        "INSERT INTO permissions (code, description) VALUES "
-        + ", ".join(f"({_q(p.value)}, {_q(PERMISSION_DESCRIPTIONS[p])})" for p in _EVENT_PERMS)
-        + " ON CONFLICT DO NOTHING;\n"
-        + "INSERT INTO role_permissions (role_code, permission_code) VALUES "
-        + ", ".join(
-            f"({_q(r.value)}, {_q(p.value)})"
-            for r, perms in ROLE_GRANTS.items()
-            for p in perms
-            if p in _EVENT_PERMS
-        )
-        + " ON CONFLICT DO NOTHING;"
-    )
-
-
 def upgrade() -> None:
     op.execute(UPGRADE)
-    op.execute(_permissions())
+    op.execute(grant_sql(_EVENT_PERMS))
 
 
 def downgrade() -> None:
-    codes = ", ".join(_q(p.value) for p in _EVENT_PERMS)
     op.execute(
-        f"DELETE FROM role_permissions WHERE permission_code IN ({codes});"
-        f"DELETE FROM permissions WHERE code IN ({codes});"
-        "ALTER TABLE events DROP CONSTRAINT fk_events_current_step;"
+        revoke_sql(_EVENT_PERMS) + "ALTER TABLE events DROP CONSTRAINT fk_events_current_step;"
         "DROP TABLE event_actions; DROP TABLE event_steps; DROP TABLE events;"
         "DROP SEQUENCE event_service_no_seq;"
     )

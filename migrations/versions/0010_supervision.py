@@ -13,7 +13,8 @@ Revises: 0009
 
 from alembic import op
 
-from domain.permissions import PERMISSION_DESCRIPTIONS, ROLE_GRANTS, Perm
+from domain.permissions import Perm
+from services.permission_rows import grant_sql, revoke_sql
 
 revision = "0010"
 down_revision = "0009"
@@ -71,36 +72,10 @@ SELECT grid_registry_table('assessment_ledger');
 _PERMS = (Perm.ASSESSMENT_READ,)
 
 
-def _q(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _permissions() -> str:
-    """The permission and its shipped grants (idempotent, as in revision 0002)."""
-    return (
-        "INSERT INTO permissions (code, description) VALUES "
-        + ", ".join(f"({_q(p.value)}, {_q(PERMISSION_DESCRIPTIONS[p])})" for p in _PERMS)
-        + " ON CONFLICT DO NOTHING;\n"
-        + "INSERT INTO role_permissions (role_code, permission_code) VALUES "
-        + ", ".join(
-            f"({_q(r.value)}, {_q(p.value)})"
-            for r, perms in ROLE_GRANTS.items()
-            for p in perms
-            if p in _PERMS
-        )
-        + " ON CONFLICT DO NOTHING;"
-    )
-
-
 def upgrade() -> None:
     op.execute(UPGRADE)
-    op.execute(_permissions())
+    op.execute(grant_sql(_PERMS))
 
 
 def downgrade() -> None:
-    codes = ", ".join(_q(p.value) for p in _PERMS)
-    op.execute(
-        f"DELETE FROM role_permissions WHERE permission_code IN ({codes});"
-        f"DELETE FROM permissions WHERE code IN ({codes});"
-        "DROP TABLE assessment_ledger; DROP TABLE supervisions;"
-    )
+    op.execute(revoke_sql(_PERMS) + "DROP TABLE assessment_ledger; DROP TABLE supervisions;")
