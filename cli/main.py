@@ -7,9 +7,10 @@ so `gridctl --help` and the small commands start quickly.
 import asyncio
 import json
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -40,6 +41,38 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     except DomainError as exc:
         typer.echo(f"错误 / error: {render(exc.code, exc.params, 'zh')}", err=True)
         raise typer.Exit(1) from exc
+
+
+def _as_system(job: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Run a system job `job(sessionmaker, clock)` against the configured database."""
+    from services.clock import SystemClock
+    from services.db import make_engine, make_sessionmaker
+
+    async def run() -> T:
+        engine = make_engine(get_settings().database_url)
+        try:
+            return await job(make_sessionmaker(engine), SystemClock())
+        finally:
+            await engine.dispose()
+
+    return _run(run())
+
+
+def _instant(value: datetime | None) -> datetime | None:
+    """An `--as-of` instant; one given without an offset is read in the business zone."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=ZoneInfo(get_settings().timezone))
+
+
+AsOf = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"],
+        help="视同当前时刻（ISO 8601，缺省时区为业务时区）/ The instant to run as of.",
+    ),
+]
 
 
 @app.command()
@@ -121,44 +154,47 @@ def lifecycle(
 
     Prints one JSON line with the counts per rule. Idempotent.
     """
-    from services.clock import SystemClock
-    from services.db import make_engine, make_sessionmaker
     from services.lifecycle import run_as_system
 
-    async def run() -> dict[str, int]:
-        engine = make_engine(get_settings().database_url)
-        try:
-            day = as_of.date() if as_of else None
-            return await run_as_system(make_sessionmaker(engine), SystemClock(), day)
-        finally:
-            await engine.dispose()
-
-    typer.echo(json.dumps(_run(run())))
+    day = as_of.date() if as_of else None
+    typer.echo(json.dumps(_as_system(lambda maker, clock: run_as_system(maker, clock, day))))
 
 
 @app.command()
-def escalate(
-    as_of: Annotated[
-        datetime | None,
-        typer.Option("--as-of", help="视同当前时刻 / The instant to sweep as of (ISO 8601)."),
-    ] = None,
-) -> None:
+def escalate(as_of: AsOf = None) -> None:
     """执行一次超时督办扫描 / Run one supervision sweep (R-SUP-2) as of an instant.
 
     Prints one JSON line {"issued", "yellow", "red", "deductions"}. Idempotent.
     """
-    from services.clock import SystemClock
-    from services.db import make_engine, make_sessionmaker
     from services.supervision import sweep_as_system
 
-    async def run() -> dict[str, int]:
-        engine = make_engine(get_settings().database_url)
-        try:
-            return await sweep_as_system(make_sessionmaker(engine), SystemClock(), as_of)
-        finally:
-            await engine.dispose()
+    instant = _instant(as_of)
+    typer.echo(json.dumps(_as_system(lambda maker, clock: sweep_as_system(maker, clock, instant))))
 
-    typer.echo(json.dumps(_run(run())))
+
+@app.command()
+def remind(as_of: AsOf = None) -> None:
+    """发送时限到期前提醒 / Send the reminders due before deadlines (R-SUP-6) as of an instant.
+
+    Prints one JSON line {"reminded", "notified"}. Idempotent.
+    """
+    from services.reminders import remind_as_system
+
+    instant = _instant(as_of)
+    typer.echo(json.dumps(_as_system(lambda maker, clock: remind_as_system(maker, clock, instant))))
+
+
+@app.command("drain-outbox")
+def drain_outbox() -> None:
+    """投递待发短信等消息 / Deliver the due outbox messages (SMS) once.
+
+    Prints one JSON line {"sent", "retried", "failed"}.
+    """
+    from services.outbox import drain
+    from services.sms import gateway_from
+
+    gateways = {"sms": gateway_from(get_settings())}
+    typer.echo(json.dumps(_as_system(lambda maker, clock: drain(maker, gateways, clock))))
 
 
 def openapi_document() -> str:

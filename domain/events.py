@@ -103,6 +103,7 @@ def check_subtype(category: Category, subtype: str) -> None:
 
 # What each action takes in its body: (required fields, optional fields).
 ACTION_FIELDS: dict[Action, tuple[frozenset[str], frozenset[str]]] = {
+    Action.DISPATCH: (frozenset(), frozenset({"unit_id", "department_id", "note"})),
     Action.ACCEPT: (frozenset({"responsible_person", "responsible_phone"}), frozenset()),
     Action.FEEDBACK: (frozenset({"note"}), frozenset()),
     Action.COMPLETE: (frozenset({"result"}), frozenset()),
@@ -118,9 +119,13 @@ ACTION_FIELDS: dict[Action, tuple[frozenset[str], frozenset[str]]] = {
     Action.MARK_LEGACY: (frozenset(), frozenset({"note"})),
     Action.UNMARK_LEGACY: (frozenset(), frozenset({"note"})),
     Action.MARK_TYPICAL: (frozenset(), frozenset({"note"})),
+    # Without `verify_action_id`: the latest verification that went against the caller.
+    Action.APPEAL: (frozenset({"reason"}), frozenset({"verify_action_id"})),
+    # Without `appeal_id`: the event's one undecided appeal.
+    Action.DECIDE_APPEAL: (frozenset({"upheld"}), frozenset({"note", "appeal_id"})),
 }
 # Actions that hand the event to a named target: exactly one of these two fields.
-TARGETED = frozenset({Action.ASSIGN, Action.DIVERT})
+TARGETED = frozenset({Action.ASSIGN, Action.DIVERT, Action.DISPATCH})
 _PHONE = re.compile(r"^\+?[0-9][0-9-]{6,19}$")
 
 
@@ -150,6 +155,7 @@ SUPERVISION_ACTIONS = frozenset(
         Action.MARK_LEGACY,
         Action.UNMARK_LEGACY,
         Action.MARK_TYPICAL,
+        Action.DECIDE_APPEAL,
     }
 )
 

@@ -338,6 +338,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # Supervision and the assessment ledger (R-SUP-1, R-SUP-5).
     "supervision_not_found": ("没有可撤销的人工督办", "No open manual supervision to cancel"),
+    # Routing rules and the manual dispatch queue (R-WF-3).
+    "routing_rule_invalid": ("分流规则校验未通过", "The routing rule is invalid"),
+    "routing_rule_not_found": ("分流规则不存在", "No such routing rule"),
+    "routing_level_invalid": (
+        "适用层级须为社区、街道或区县",
+        "The level must be community, street or district",
+    ),
+    "routing_level_below_owner": (
+        "适用层级不能高于规则所属单位",
+        "The level must not lie above the owning unit",
+    ),
+    "routing_keyword_blank": ("关键词不能为空", "Keywords must not be blank"),
+    "routing_keywords_too_many": ("关键词最多 {max} 个", "At most {max} keywords"),
+    "routing_keyword_too_long": (
+        "每个关键词最多 {max} 个字",
+        "Each keyword has at most {max} characters",
+    ),
+    # Appeals against a verification (R-WF-2).
+    "verification_not_found": (
+        "没有可申诉的核查评价（不满意或未落实）",
+        "No unsatisfied or not-implemented verification to appeal",
+    ),
+    "appeal_exists": ("该核查评价已申诉过", "This verification was already appealed"),
+    "appeal_not_found": ("没有待裁定的申诉", "No undecided appeal"),
 }
 
 

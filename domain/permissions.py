@@ -40,6 +40,7 @@ class Perm(StrEnum):
     EVENT_HANDLE = "event:handle"
     EVENT_SUPERVISE = "event:supervise"
     ASSESSMENT_READ = "assessment:read"
+    ROUTING_WRITE = "routing:write"
 
 
 class Role(StrEnum):
@@ -96,10 +97,18 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     Role.GRID_LEADER: frozenset(_OPERATIONAL),
     Role.COMMUNITY_STAFF: frozenset(_OPERATIONAL | {Perm.USER_READ, Perm.ASSESSMENT_READ}),
     Role.STREET_OPERATOR: frozenset(
-        _OPERATIONAL | {Perm.USER_READ, Perm.EVENT_SUPERVISE, Perm.ASSESSMENT_READ}
+        _OPERATIONAL
+        | {Perm.USER_READ, Perm.EVENT_SUPERVISE, Perm.ASSESSMENT_READ, Perm.ROUTING_WRITE}
     ),
     Role.DISTRICT_OPERATOR: frozenset(
-        _OPERATIONAL | {Perm.USER_READ, Perm.GRID_WRITE, Perm.EVENT_SUPERVISE, Perm.ASSESSMENT_READ}
+        _OPERATIONAL
+        | {
+            Perm.USER_READ,
+            Perm.GRID_WRITE,
+            Perm.EVENT_SUPERVISE,
+            Perm.ASSESSMENT_READ,
+            Perm.ROUTING_WRITE,
+        }
     ),
     # R-JUR-2: departments see the events dispatched to them, never the whole registry.
     Role.DEPARTMENT_HANDLER: frozenset(
@@ -158,4 +167,5 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.EVENT_HANDLE: "办理事件（签收、反馈、办结、上报、交办、回退、抄告、分流、核查）",
     Perm.EVENT_SUPERVISE: "督办事件（加急、批示、历史遗留、典型案例）",
     Perm.ASSESSMENT_READ: "查看考核扣分台账",
+    Perm.ROUTING_WRITE: "维护事件自动分流规则",
 }

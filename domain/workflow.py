@@ -14,7 +14,9 @@ from domain.errors import Conflict, PermissionDenied
 
 
 class State(StrEnum):
-    DISPATCH = "dispatch"  # 待分派: no routing rule matched (R-WF-3)
+    # 待分派: the manual dispatch queue (R-WF-3) — no routing rule matched where the event
+    # arrived; that unit's staff dispatch it or take it on themselves.
+    DISPATCH = "dispatch"
     PENDING_ACCEPT = "pending_accept"  # 待签收
     HANDLING = "handling"  # 办理中
     PENDING_VERIFY = "pending_verify"  # 待核查
@@ -40,6 +42,8 @@ class Action(StrEnum):
     MARK_LEGACY = "mark-legacy"
     UNMARK_LEGACY = "unmark-legacy"
     MARK_TYPICAL = "mark-typical"
+    APPEAL = "appeal"
+    DECIDE_APPEAL = "decide-appeal"
 
 
 class Actor(StrEnum):
@@ -50,6 +54,8 @@ class Actor(StrEnum):
     DISPATCHER = "dispatcher"  # operator of a unit above the event's grid
     SUPERIOR = "superior"  # any manager above the current step's unit
     LEADER = "leader"  # holds the leader role over the event's area
+    # Handled the step that a verification judged unsatisfied / not implemented (R-WF-2).
+    EVALUATED = "evaluated"
 
 
 class Satisfaction(StrEnum):
@@ -72,6 +78,9 @@ class Transition:
     # The current step is finished (its supervision is cleared, R-SUP-1).
     finishes_step: bool = False
     stops: frozenset[Clock] = frozenset()
+    # The new step arrives at a unit whose routing rules decide where it goes (R-WF-3): to
+    # the rule's target, or into that unit's manual dispatch queue when none matches.
+    routed: bool = False
 
 
 def _t(
@@ -80,25 +89,49 @@ def _t(
     new_step: bool = False,
     finishes_step: bool = False,
     stops: Iterable[Clock] = (),
+    routed: bool = False,
 ) -> Transition:
-    return Transition(target, frozenset(actors), new_step, finishes_step, frozenset(stops))
+    return Transition(target, frozenset(actors), new_step, finishes_step, frozenset(stops), routed)
+
+
+def arrival_state(*, matched: bool) -> State:
+    """Where an event stands when it arrives at a unit (reported there, or escalated to it):
+    waiting for the rule's target to accept it, or in the unit's manual dispatch queue."""
+    return State.PENDING_ACCEPT if matched else State.DISPATCH
 
 
 OPEN_STATES = (State.DISPATCH, State.PENDING_ACCEPT, State.HANDLING, State.PENDING_VERIFY)
 HANDLER, ORIGINATOR, DISPATCHER = Actor.HANDLER, Actor.ORIGINATOR, Actor.DISPATCHER
 MANAGERS = (Actor.SUPERIOR, Actor.LEADER)
 
-# Moving the event on: only an accepted step can be handled (R-WF-1).
+WAITING = (State.DISPATCH, State.PENDING_ACCEPT)
+
+# Moving the event on: only an accepted step can be handled (R-WF-1). An event waiting in a
+# dispatch queue is dispatched by that unit's staff or an operator above, or taken on by the
+# unit itself; either way its acceptance clock stops.
 _FLOW: dict[tuple[State, Action], Transition] = {
-    (State.DISPATCH, Action.DISPATCH): _t(State.PENDING_ACCEPT, DISPATCHER, new_step=True),
-    (State.PENDING_ACCEPT, Action.ACCEPT): _t(State.HANDLING, HANDLER, stops=[Clock.STOP_ACCEPT]),
-    (State.PENDING_ACCEPT, Action.RETURN): _t(
+    (State.DISPATCH, Action.DISPATCH): _t(
         State.PENDING_ACCEPT,
         HANDLER,
+        DISPATCHER,
         new_step=True,
         finishes_step=True,
         stops=[Clock.STOP_ACCEPT],
     ),
+    **{
+        (state, Action.ACCEPT): _t(State.HANDLING, HANDLER, stops=[Clock.STOP_ACCEPT])
+        for state in WAITING
+    },
+    **{
+        (state, Action.RETURN): _t(
+            State.PENDING_ACCEPT,
+            HANDLER,
+            new_step=True,
+            finishes_step=True,
+            stops=[Clock.STOP_ACCEPT],
+        )
+        for state in WAITING
+    },
     (State.HANDLING, Action.FEEDBACK): _t(State.HANDLING, HANDLER, stops=[Clock.STOP_HANDLE]),
     (State.HANDLING, Action.COMPLETE): _t(
         State.PENDING_VERIFY, HANDLER, finishes_step=True, stops=[Clock.STOP_HANDLE]
@@ -110,13 +143,12 @@ _FLOW: dict[tuple[State, Action], Transition] = {
             new_step=True,
             finishes_step=True,
             stops=[Clock.STOP_HANDLE],
+            routed=action == Action.ESCALATE,
         )
         for action in (Action.ESCALATE, Action.ASSIGN, Action.DIVERT, Action.RETURN)
     },
     # Copy-to (抄告) informs other units without moving the event.
-    **{
-        (state, Action.COPY): _t(state, HANDLER) for state in (State.PENDING_ACCEPT, State.HANDLING)
-    },
+    **{(state, Action.COPY): _t(state, HANDLER) for state in (*WAITING, State.HANDLING)},
 }
 
 # Verification by the originating level (R-WF-2): satisfied closes the event, anything else
@@ -145,6 +177,10 @@ _MARKS: dict[tuple[State, Action], Transition] = {
     # Typical cases are chosen among done or closed events.
     (State.PENDING_VERIFY, Action.MARK_TYPICAL): _t(State.PENDING_VERIFY, *MANAGERS),
     (State.CLOSED, Action.MARK_TYPICAL): _t(State.CLOSED, *MANAGERS),
+    # An appeal against a verification (R-WF-2) and its decision by a superior of the
+    # evaluator move nothing: they settle who is charged (§6), also after the event closed.
+    **{(state, Action.APPEAL): _t(state, Actor.EVALUATED) for state in State},
+    **{(state, Action.DECIDE_APPEAL): _t(state, *MANAGERS) for state in State},
 }
 
 TRANSITIONS: dict[tuple[State, Action], Transition] = {**_FLOW, **_MARKS}

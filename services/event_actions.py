@@ -3,15 +3,18 @@ event, the transition `domain.workflow.decide` allows, and its application as on
 update so that two concurrent actions never both apply."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import select, update
 
-from domain.errors import Conflict, DomainError, FieldError, Invalid, NotFound, PermissionDenied
+from domain.errors import Conflict, FieldError, Invalid, NotFound, PermissionDenied
 from domain.events import actors_of, check_action_payload, permission_for
+from domain.notices import Audience, notice_for
 from domain.org import Level
+from domain.permissions import Perm
 from domain.principal import within
 from domain.versioning import check_version
 from domain.workflow import (
@@ -24,18 +27,28 @@ from domain.workflow import (
     decide,
     graph,
 )
-from services import supervision
+from services import appeals, supervision
 from services.calendar import work_calendar
 from services.context import Ctx
-from services.events import Handler, get_event, open_step, record_action, store_deadlines, visible
+from services.event_notices import deliver, delivery
+from services.events import (
+    Handler,
+    arrive,
+    bad_target,
+    get_event,
+    named_target,
+    open_step,
+    record_action,
+    store_deadlines,
+    visible,
+)
 from services.jurisdiction import path_in_scope
-from services.models import Department, Event, EventStep, OrgUnit
+from services.models import Department, Event, EventAction, EventAppeal, EventStep, OrgUnit
 
-# Not served here yet: dispatching comes with routing rules (R-WF-3), manual supervision
-# with the supervision cards (R-SUP-1).
-SUPPORTED = frozenset(Action) - {Action.DISPATCH, Action.SUPERVISE, Action.CANCEL_SUPERVISION}
-# Supervision actions have routes of their own (services/supervision.py) but are offered too.
-OFFERED = SUPPORTED | {Action.SUPERVISE, Action.CANCEL_SUPERVISION}
+# Manual supervision has routes and bodies of its own (services/supervision.py); it is
+# offered with the others in the process view.
+SUPPORTED = frozenset(Action) - {Action.SUPERVISE, Action.CANCEL_SUPERVISION}
+OFFERED = frozenset(Action)
 # Marks set by an action (R-WF-7): the event column and its new value.
 MARKS: dict[Action, tuple[str, bool]] = {
     Action.EXPEDITE: ("expedited", True),
@@ -48,7 +61,8 @@ _TOP_LEVELS = {Level.CITY.value, Level.DISTRICT.value}
 
 
 def parse_action(name: str) -> Action:
-    """The action named in the path; unknown (or not yet served) ones are 404."""
+    """The action named in the path; unknown ones (and those with routes of their own) are
+    404."""
     try:
         action = Action(name)
     except ValueError:
@@ -84,6 +98,36 @@ def _actors(ctx: Ctx, event: Event, step: EventStep) -> frozenset[Actor]:
     )
 
 
+@dataclass
+class _Appeal:
+    """What an appeal action works on: the contested verification and judged step, or the
+    pending appeal being decided."""
+
+    verification: EventAction | None = None
+    judged: EventStep | None = None
+    # The appeal filed, or the pending one being decided.
+    filed: EventAppeal | None = None
+    pending: EventAppeal | None = None
+
+
+async def _standing(
+    ctx: Ctx, action: Action, event: Event, step: EventStep, payload: dict[str, Any]
+) -> tuple[frozenset[Actor], _Appeal]:
+    """How the caller stands to the event for this action. Appeals are judged against the
+    step a verification went against and the unit that verified, not the current step."""
+    if action == Action.APPEAL:
+        found = await appeals.contested(ctx, event, payload.get("verify_action_id"))
+        if found is None:
+            raise NotFound("verification_not_found")
+        verification, judged = found
+        mine = appeals.held_by(ctx.principal, judged)
+        return frozenset({Actor.EVALUATED} if mine else ()), _Appeal(verification, judged)
+    if action == Action.DECIDE_APPEAL:
+        appeal = await appeals.pending(ctx, event, payload.get("appeal_id"))
+        return appeals.deciders_of(ctx.principal, appeal), _Appeal(pending=appeal)
+    return _actors(ctx, event, step), _Appeal()
+
+
 async def take_action(
     ctx: Ctx,
     event_id: uuid.UUID,
@@ -95,25 +139,26 @@ async def take_action(
     """Apply one action to the event's current step and answer the event as it now is.
     409 `transition_not_allowed` when the state does not allow it, 403 `action_not_yours`
     when the caller does not stand in a role that may take it, 409 `event_changed` when
-    another action got there first."""
+    another action got there first. The next actor is notified (R-WF-5)."""
     if not ctx.principal.can(permission_for(action)):
         raise PermissionDenied(params={"permission": permission_for(action).value})
     check_action_payload(action, payload)
     event, step = await _load(ctx, event_id)
     check_version(expected_version, event.version)
     satisfaction = Satisfaction(payload["satisfaction"]) if action == Action.VERIFY else None
+    actors, appeal = await _standing(ctx, action, event, step, payload)
     transition = decide(
-        PROCESSES[event.process],
-        State(event.state),
-        action,
-        _actors(ctx, event, step),
-        satisfaction=satisfaction,
+        PROCESSES[event.process], State(event.state), action, actors, satisfaction=satisfaction
     )
     if action == Action.COPY:
         await copy_targets_exist(ctx, payload["unit_ids"])
     target = await _next_handler(ctx, action, event, step, payload) if transition.new_step else None
+    arrival = transition.target
+    if target is not None and transition.routed:
+        unit = await ctx.session.get_one(OrgUnit, target.unit_id)
+        target, arrival = await arrive(ctx, event, unit)
     from_state = event.state
-    await _apply(ctx, event, action, transition)
+    await _apply(ctx, event, action, arrival)
     now = ctx.now()
     calendar = await work_calendar(ctx)
     _touch_step(step, action, transition, payload, now)
@@ -127,29 +172,106 @@ async def take_action(
         await ctx.session.execute(
             update(Event).where(Event.id == event.id).values(current_step_id=new.id)
         )
+    recorded = _jsonable(payload)
+    if target is not None and target.rule_id is not None:
+        recorded["routing_rule_id"] = str(target.rule_id)
+    recorded.update(await _settle_appeal(ctx, event, action, appeal, payload))
     await record_action(
         ctx,
         event,
         step_id=step.id,
         action=action.value,
         from_state=from_state,
-        to_state=transition.target.value,
-        payload=_jsonable(payload),
+        to_state=arrival.value,
+        payload=recorded,
     )
+    await _notify(ctx, event, action, arrival, target or _holder(step), payload, appeal)
     return await get_event(ctx, event_id)
 
 
-async def _apply(ctx: Ctx, event: Event, action: Action, transition: Transition) -> None:
+def _holder(step: EventStep) -> Handler:
+    return Handler(step.unit_id, step.department_id, step.handler_path)
+
+
+async def _settle_appeal(
+    ctx: Ctx, event: Event, action: Action, appeal: _Appeal, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """File or decide the appeal; what the history row records of it."""
+    if action == Action.APPEAL:
+        assert appeal.verification is not None and appeal.judged is not None
+        filed = await appeals.file_appeal(
+            ctx, event, appeal.verification, appeal.judged, payload["reason"]
+        )
+        appeal.filed = filed
+        return {"appeal_id": str(filed.id), "verify_action_id": str(appeal.verification.id)}
+    if action == Action.DECIDE_APPEAL:
+        assert appeal.pending is not None
+        appeal_action_id = await appeals.decide(
+            ctx, appeal.pending, upheld=payload["upheld"], note=payload.get("note")
+        )
+        return {"appeal_id": str(appeal.pending.id), "appeal_action_id": str(appeal_action_id)}
+    return {}
+
+
+async def _notify(
+    ctx: Ctx,
+    event: Event,
+    action: Action,
+    arrival: State,
+    holder: Handler,
+    payload: dict[str, Any],
+    appeal: _Appeal,
+) -> None:
+    """R-WF-5: the next actor hears of the transition, in-app and by SMS."""
+    notice = notice_for(action, arrival)
+    if notice is None:
+        return
+    permission = Perm.EVENT_HANDLE
+    if notice.audience == Audience.HOLDER:
+        holders = [(holder.unit_id, holder.department_id)]
+    elif notice.audience == Audience.ORIGINATOR:
+        holders = [(community_of(event), None)]
+    elif notice.audience == Audience.COPIED:
+        holders = [(unit_id, None) for unit_id in payload["unit_ids"]]
+    elif notice.audience == Audience.APPEAL_DECIDERS:
+        assert appeal.filed is not None
+        holders = [(appeals.decider_unit(appeal.filed), None)]
+        permission = Perm.EVENT_SUPERVISE
+    else:
+        assert appeal.pending is not None
+        pending = appeal.pending
+        holders = [(pending.appellant_unit_id, pending.appellant_department_id)]
+    deliveries = [
+        delivery(
+            notice,
+            unit_id=unit_id,
+            department_id=department_id,
+            event_id=event.id,
+            path=event.path,
+            service_no=event.service_no,
+            title=event.title,
+        )
+        for unit_id, department_id in holders
+    ]
+    await deliver(ctx, deliveries, permission=permission)
+
+
+def community_of(event: Event) -> uuid.UUID:
+    """The community containing the event's grid: the level that reported it (R-WF-2)."""
+    return uuid.UUID(hex=event.path.split(".")[-2])
+
+
+async def _apply(ctx: Ctx, event: Event, action: Action, target: State) -> None:
     """The guarded state change: only from the state and version that were read."""
     values: dict[str, Any] = {
-        "state": transition.target.value,
+        "state": target.value,
         "version": Event.version + 1,
         "updated_at": ctx.now(),
     }
     if action in MARKS:
         column, value = MARKS[action]
         values[column] = value
-    if transition.target == State.CLOSED and event.state != State.CLOSED:
+    if target == State.CLOSED and event.state != State.CLOSED:
         values["closed_at"] = ctx.now()
     applied = await ctx.session.execute(
         update(Event)
@@ -200,14 +322,14 @@ async def _next_handler(
                 "transition_not_allowed", params={"state": event.state, "action": action.value}
             )
         return Handler(previous.unit_id, previous.department_id, previous.handler_path)
-    if action in (Action.ASSIGN, Action.DIVERT):
-        target = await _named_target(ctx, event, payload)
+    if action in (Action.ASSIGN, Action.DIVERT, Action.DISPATCH):
+        target = await named_target(ctx, event, payload)
         current = (step.unit_id, step.department_id)
         below_handler = within(target.path, step.handler_path) and target.path != step.handler_path
         if (target.unit_id, target.department_id) == current or (
             action == Action.ASSIGN and target.unit_id is not None and not below_handler
         ):
-            raise _bad_target(payload)
+            raise bad_target(payload)
         return target
     return Handler(step.unit_id, step.department_id, step.handler_path)
 
@@ -226,31 +348,6 @@ async def _escalation_target(ctx: Ctx, event: Event, step: EventStep) -> Handler
         )
     parent = await ctx.session.get_one(OrgUnit, unit.parent_id)
     return Handler(parent.id, None, parent.path)
-
-
-def _bad_target(payload: dict[str, Any]) -> DomainError:
-    field = "unit_id" if payload.get("unit_id") else "department_id"
-    return Invalid("event_target_invalid", errors=[FieldError(field, "event_target_invalid")])
-
-
-async def _named_target(ctx: Ctx, event: Event, payload: dict[str, Any]) -> Handler:
-    """The unit or department named in the body. It must cover the event's grid, so that
-    its users see the event (jurisdiction and row-level security follow the event's path)."""
-    if payload.get("unit_id"):
-        unit = await ctx.session.scalar(
-            select(OrgUnit).where(OrgUnit.id == payload["unit_id"], OrgUnit.deleted_at.is_(None))
-        )
-        handler = Handler(unit.id, None, unit.path) if unit else None
-    else:
-        department = await ctx.session.scalar(
-            select(Department).where(
-                Department.id == payload["department_id"], Department.deleted_at.is_(None)
-            )
-        )
-        handler = Handler(None, department.id, department.path) if department else None
-    if handler is None or not within(event.path, handler.path):
-        raise _bad_target(payload)
-    return handler
 
 
 async def copy_targets_exist(ctx: Ctx, unit_ids: list[uuid.UUID]) -> None:
@@ -276,18 +373,18 @@ async def process_of(ctx: Ctx, event_id: uuid.UUID) -> dict[str, Any]:
     """The event's process graph (R-WF-4), where it stands and what the caller may do now."""
     event, step = await _load(ctx, event_id)
     process = PROCESSES[event.process]
-    actors = _actors(ctx, event, step)
     available = []
     for action in sorted(OFFERED, key=list(Action).index):
         if not ctx.principal.can(permission_for(action)):
             continue
         satisfaction = Satisfaction.SATISFIED if action == Action.VERIFY else None
         try:
+            actors, _ = await _standing(ctx, action, event, step, {})
             decide(process, State(event.state), action, actors, satisfaction=satisfaction)
             if action in (Action.ESCALATE, Action.RETURN):
                 # No step to return to, or already at the district (R-WF-1).
                 await _next_handler(ctx, action, event, step, {})
-        except (Conflict, PermissionDenied):
+        except (Conflict, PermissionDenied, NotFound):
             continue
         available.append(action.value)
     return {**graph(process), "current": event.state, "available_actions": available}

@@ -15,21 +15,32 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import aliased
 
-from domain.errors import FieldError, Invalid, NotFound
+from domain.errors import DomainError, FieldError, Invalid, NotFound
 from domain.events import CATEGORY_NAMES, SUBTYPES, Category, check_subtype, service_number
 from domain.masking import Mask
-from domain.principal import Principal
-from domain.supervision import Rule, StepTimes, deadlines, light
+from domain.notices import Notice, arrival_notice
+from domain.permissions import Perm
+from domain.principal import Principal, within
+from domain.supervision import ReminderKind, Rule, StepTimes, deadlines, light, reminders
 from domain.workcalendar import WorkCalendar
-from domain.workflow import OPEN_STATES, State, process_for
-from services import audit
+from domain.workflow import DEFAULT_PROCESS, OPEN_STATES, State, arrival_state
+from services import appeals, audit, event_notices, routing, settings_store
 from services.calendar import work_calendar
 from services.context import Ctx
 from services.jurisdiction import in_scope
 from services.masking import MaskSpec, present, present_one
-from services.models import Event, EventAction, EventStep, OrgUnit, Place
+from services.models import (
+    Department,
+    Event,
+    EventAction,
+    EventStep,
+    OrgUnit,
+    Place,
+    Supervision,
+)
 from services.pagination import AnySelect, Page, paginate
 from services.registry import grid_for_record
+from services.settings_store import EVENT_PROCESSES
 
 # Responsible persons and their phones are personal data (R-JUR-3); the parties too.
 EVENT_MASK: MaskSpec = {"parties": Mask.NAME}
@@ -91,8 +102,16 @@ STEP_COLUMNS = (
     EventStep.accept_red_at,
     EventStep.handle_yellow_at,
     EventStep.handle_red_at,
+    EventStep.accept_remind_at,
+    EventStep.handle_remind_at,
+    EventStep.routing_rule_id,
 )
 
+# When the responsible unit is reminded (R-SUP-6); the reminder sweep reads them.
+REMINDER_COLUMNS: dict[ReminderKind, str] = {
+    ReminderKind.ACCEPT_SOON: "accept_remind_at",
+    ReminderKind.HANDLE_SOON: "handle_remind_at",
+}
 # Which stored column holds each automatic card's deadline (R-SUP-2); the sweep reads them.
 DEADLINE_COLUMNS: dict[Rule, str] = {
     Rule.ACCEPT_24H: "accept_yellow_at",
@@ -110,6 +129,8 @@ class Box(StrEnum):
     CLOSED = "closed"
     LEGACY = "legacy"
     TYPICAL = "typical"
+    # The manual dispatch queue (R-WF-3): unrouted events waiting at my unit or below.
+    DISPATCH = "dispatch"
 
 
 @dataclass(frozen=True)
@@ -118,15 +139,25 @@ class EventFilter:
     category: Category | None = None
     state: State | None = None
     q: str | None = None
+    # Reported at or after / before (R-WF-6 "filters by time").
+    since: datetime | None = None
+    until: datetime | None = None
+    is_major: bool | None = None
+    is_urgent: bool | None = None
+    expedited: bool | None = None
+    # With an open supervision card on the current step (the list's coloured flag).
+    supervised: bool | None = None
 
 
 @dataclass(frozen=True)
 class Handler:
-    """Who a step is assigned to: a unit or a department, and the unit path it sits at."""
+    """Who a step is assigned to: a unit or a department, and the unit path it sits at;
+    `rule_id` names the routing rule that chose it, when one did (R-WF-3)."""
 
     unit_id: uuid.UUID | None
     department_id: uuid.UUID | None
     path: str
+    rule_id: uuid.UUID | None = None
 
 
 def subtype_dictionary() -> list[dict[str, Any]]:
@@ -151,11 +182,15 @@ def visible(principal: Principal) -> ColumnElement[bool]:
 
 
 def store_deadlines(step: EventStep, *, priority: bool, calendar: WorkCalendar) -> None:
-    """Recompute the step's card deadlines for its current phase (R-SUP-2)."""
-    for column in set(DEADLINE_COLUMNS.values()):
+    """Recompute the step's card deadlines for its current phase (R-SUP-2) and when its
+    unit is reminded before the first of them (R-SUP-6)."""
+    times = _times(step, priority)
+    for column in (*set(DEADLINE_COLUMNS.values()), *REMINDER_COLUMNS.values()):
         setattr(step, column, None)
-    for deadline in deadlines(_times(step, priority), calendar):
+    for deadline in deadlines(times, calendar):
         setattr(step, DEADLINE_COLUMNS[deadline.rule], deadline.due_at)
+    for reminder in reminders(times, calendar):
+        setattr(step, REMINDER_COLUMNS[reminder.kind], reminder.at)
 
 
 def _times(step: EventStep, priority: bool) -> StepTimes:
@@ -180,6 +215,7 @@ def open_step(
         path=event.path,
         handler_path=handler.path,
         assigned_at=ctx.now(),
+        routing_rule_id=handler.rule_id,
     )
     store_deadlines(step, priority=event.is_major or event.is_urgent, calendar=calendar)
     ctx.session.add(step)
@@ -227,10 +263,13 @@ async def record_action(
 async def report_event(
     ctx: Ctx, fields: dict[str, Any], *, resolve_on_spot: bool, result: str | None
 ) -> dict[str, Any]:
-    """Report an event in a grid. Its first step goes to the community containing the grid
-    (待签收); resolved on the spot (R-EVT-2), the grid's own step is recorded as accepted and
-    finished and the event is closed at once."""
+    """Report an event in a grid. Resolved on the spot (R-EVT-2), the grid's own step is
+    recorded as accepted and finished and the event is closed at once. Otherwise the first
+    step goes to the explicit target when one is named, else to where the routing rules of
+    the grid's community send it (R-WF-3), else to the community itself (API.md), waiting in
+    its manual dispatch queue; whoever receives it is notified (R-WF-5)."""
     values = dict(fields)
+    target = {key: values.pop(key, None) for key in ("target_unit_id", "target_department_id")}
     category = Category(values["category"])
     check_subtype(category, values["subtype"])
     grid = await grid_for_record(ctx, values["grid_id"])
@@ -244,27 +283,38 @@ async def report_event(
         location=from_shape(location, srid=4326) if isinstance(location, BaseGeometry) else None,
         service_no=service_number(ctx.today(), int(serial or 0)),
         path=grid.path,
-        state=State.CLOSED if resolve_on_spot else State.PENDING_ACCEPT,
-        process=process_for(category).code,
+        state=State.CLOSED,
+        process=await process_code(ctx, category),
         reporter_id=ctx.principal.user_id,
         closed_at=now if resolve_on_spot else None,
         created_at=now,
         updated_at=now,
     )
-    ctx.session.add(event)
-    await ctx.session.flush()
     calendar = await work_calendar(ctx)
     if resolve_on_spot:
-        step = open_step(ctx, event, Handler(grid.id, None, grid.path), seq=1, calendar=calendar)
+        handler = Handler(grid.id, None, grid.path)
+    elif target["target_unit_id"] or target["target_department_id"]:
+        handler = await named_target(
+            ctx,
+            event,
+            {"unit_id": target["target_unit_id"], "department_id": target["target_department_id"]},
+        )
+        event.state = State.PENDING_ACCEPT
+    else:
+        community = await ctx.session.get_one(OrgUnit, grid.parent_id)
+        handler, event.state = await arrive(ctx, event, community)
+    ctx.session.add(event)
+    await ctx.session.flush()
+    step = open_step(ctx, event, handler, seq=1, calendar=calendar)
+    if resolve_on_spot:
         step.accepted_at = step.finished_at = now
         step.outcome, step.result = "resolved", result
         store_deadlines(step, priority=False, calendar=calendar)
-    else:
-        community = await ctx.session.get_one(OrgUnit, grid.parent_id)
-        handler = Handler(community.id, None, community.path)
-        step = open_step(ctx, event, handler, seq=1, calendar=calendar)
     await ctx.session.flush()
     event.current_step_id = step.id
+    payload: dict[str, Any] = {"result": result} if resolve_on_spot else {}
+    if handler.rule_id is not None:
+        payload["routing_rule_id"] = str(handler.rule_id)
     await record_action(
         ctx,
         event,
@@ -272,9 +322,71 @@ async def report_event(
         action="resolve" if resolve_on_spot else "report",
         from_state=None,
         to_state=event.state,
-        payload={"result": result} if resolve_on_spot else {},
+        payload=payload,
     )
+    if not resolve_on_spot:
+        await notify_holder(ctx, event, handler, arrival_notice(State(event.state)))
     return await get_event(ctx, event.id)
+
+
+async def process_code(ctx: Ctx, category: Category) -> str:
+    """The process a new event of the category follows (R-WF-4: bindings are a setting)."""
+    bindings: dict[str, str] = await settings_store.get_value(ctx, EVENT_PROCESSES)
+    return bindings.get(category.value, DEFAULT_PROCESS.code)
+
+
+async def arrive(ctx: Ctx, event: Event, unit: OrgUnit) -> tuple[Handler, State]:
+    """Where an event arriving at `unit` goes (R-WF-3): to the target of the unit's
+    routing rule, waiting for acceptance, or into the unit's manual dispatch queue."""
+    route = await routing.route(ctx, event, unit)
+    if route is None:
+        return Handler(unit.id, None, unit.path), arrival_state(matched=False)
+    handler = Handler(route.unit_id, route.department_id, route.path, route.rule_id)
+    return handler, arrival_state(matched=True)
+
+
+async def notify_holder(ctx: Ctx, event: Event, handler: Handler, notice: Notice) -> None:
+    """Tell the users acting for the step's unit or department (R-WF-5)."""
+    await event_notices.deliver(
+        ctx,
+        [
+            event_notices.delivery(
+                notice,
+                unit_id=handler.unit_id,
+                department_id=handler.department_id,
+                event_id=event.id,
+                path=event.path,
+                service_no=event.service_no,
+                title=event.title,
+            )
+        ],
+        permission=Perm.EVENT_HANDLE,
+    )
+
+
+def bad_target(payload: dict[str, Any]) -> DomainError:
+    field = "unit_id" if payload.get("unit_id") else "department_id"
+    return Invalid("event_target_invalid", errors=[FieldError(field, "event_target_invalid")])
+
+
+async def named_target(ctx: Ctx, event: Event, payload: dict[str, Any]) -> Handler:
+    """The unit or department named in the body. It must cover the event's grid, so that
+    its users see the event (jurisdiction and row-level security follow the event's path)."""
+    if payload.get("unit_id"):
+        unit = await ctx.session.scalar(
+            select(OrgUnit).where(OrgUnit.id == payload["unit_id"], OrgUnit.deleted_at.is_(None))
+        )
+        handler = Handler(unit.id, None, unit.path) if unit else None
+    else:
+        department = await ctx.session.scalar(
+            select(Department).where(
+                Department.id == payload["department_id"], Department.deleted_at.is_(None)
+            )
+        )
+        handler = Handler(None, department.id, department.path) if department else None
+    if handler is None or not within(event.path, handler.path):
+        raise bad_target(payload)
+    return handler
 
 
 async def _place_in_grid(ctx: Ctx, place_id: uuid.UUID, grid: OrgUnit) -> None:
@@ -340,6 +452,7 @@ async def get_event(ctx: Ctx, event_id: uuid.UUID) -> dict[str, Any]:
     from services.supervision import cards_of
 
     data["supervisions"] = await cards_of(ctx.session, event_id)
+    data["appeals"] = await appeals.appeals_of(ctx, event_id)
     return data
 
 
@@ -374,6 +487,8 @@ def _box(principal: Principal, box: Box) -> ColumnElement[bool]:
         return and_(sub, ~or_(*mine)) if mine else sub
     if box == Box.CLOSED:
         return Event.state == State.CLOSED.value
+    if box == Box.DISPATCH:
+        return and_(Event.state == State.DISPATCH.value, in_scope(Current.handler_path, principal))
     return (Event.legacy if box == Box.LEGACY else Event.typical).is_(True)
 
 
@@ -389,6 +504,22 @@ def events_query(ctx: Ctx, flt: EventFilter) -> AnySelect:
     if flt.q:
         pattern = f"%{flt.q}%"
         stmt = stmt.where(or_(Event.title.ilike(pattern), Event.service_no == flt.q.upper()))
+    if flt.since is not None:
+        stmt = stmt.where(Event.created_at >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(Event.created_at < flt.until)
+    for column, wanted in (
+        (Event.is_major, flt.is_major),
+        (Event.is_urgent, flt.is_urgent),
+        (Event.expedited, flt.expedited),
+    ):
+        if wanted is not None:
+            stmt = stmt.where(column.is_(wanted))
+    if flt.supervised is not None:
+        card = exists().where(
+            Supervision.step_id == Event.current_step_id, Supervision.cleared_at.is_(None)
+        )
+        stmt = stmt.where(card if flt.supervised else ~card)
     return stmt
 
 

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     refresh_token_days: int = 14
     login_max_failures: int = 5
     login_lock_minutes: int = 15
+    # SMS (R-WF-5): `log` writes messages to the log; `http` posts them to a gateway.
+    sms_gateway: str = "log"
+    sms_url: str = ""
+    sms_token: str = ""
 
     @property
     def owner_url(self) -> str:

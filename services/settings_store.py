@@ -9,13 +9,26 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.errors import FieldError, Invalid, NotFound
+from domain.events import Category
 from domain.tags import LinkMode
 from domain.versioning import check_version
+from domain.workflow import PROCESSES, process_for
 from services import audit
 from services.context import Ctx
 from services.models import SystemSetting
 
 TAG_LINK_MODE = "tag_link_mode"
+EVENT_PROCESSES = "event_processes"
+
+
+def _known_process(code: str) -> str:
+    if code not in PROCESSES:
+        raise ValueError(f"unknown process {code!r}; known: {', '.join(sorted(PROCESSES))}")
+    return code
+
+
+# Every category bound to a known process; categories left out follow the default one.
+_ProcessBindings = dict[Category, Annotated[str, AfterValidator(_known_process)]]
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,12 @@ SETTINGS: dict[str, SettingSpec] = {
         LinkMode.CREATE_PERSON,
         "业务人员与实有人口的关联方式（R-LINK-1）：1 相互独立；2 须先登记实有人口；"
         "3 登记业务人员时自动新增实有人口",
+    ),
+    EVENT_PROCESSES: SettingSpec(
+        TypeAdapter(_ProcessBindings),
+        {category: process_for(category).code for category in Category},
+        "事件类别与处置流程的绑定（R-WF-4）：类别 → 流程（default 标准处置流程；"
+        "component 城市部件处置流程，无需核查）；新上报的事件按此选择流程",
     ),
 }
 

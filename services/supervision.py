@@ -20,6 +20,7 @@ from sqlalchemy import DateTime, String, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import NotFound, PermissionDenied
+from domain.notices import NOTICES
 from domain.permissions import Perm
 from domain.principal import SYSTEM
 from domain.supervision import DEDUCTION, RULE_LEVEL, Level, Rule
@@ -29,7 +30,14 @@ from services import audit, event_actions
 from services.clock import Clock
 from services.context import Ctx
 from services.db import system_session
-from services.events import DEADLINE_COLUMNS, get_event, record_action, visible
+from services.events import (
+    DEADLINE_COLUMNS,
+    Handler,
+    get_event,
+    notify_holder,
+    record_action,
+    visible,
+)
 from services.models import Event, EventStep, LedgerLine, Supervision
 from services.settings import get_settings
 
@@ -243,7 +251,7 @@ async def supervise(
     manual card; a yellow or red one charges its deduction to the step's unit or department
     in this month's ledger (R-SUP-5). Answers the event as it now is."""
     event, step, transition = await _guarded(ctx, event_id, Action.SUPERVISE, expected_version)
-    await event_actions._apply(ctx, event, Action.SUPERVISE, transition)
+    await event_actions._apply(ctx, event, Action.SUPERVISE, transition.target)
     card = Supervision(
         event_id=event.id,
         step_id=step.id,
@@ -270,6 +278,8 @@ async def supervise(
         to_state=transition.target.value,
         payload={"level": level.value, "opinion": opinion, "supervision_id": str(card.id)},
     )
+    holder = Handler(step.unit_id, step.department_id, step.handler_path)
+    await notify_holder(ctx, event, holder, NOTICES[Action.SUPERVISE])
     return await get_event(ctx, event_id)
 
 
@@ -300,7 +310,7 @@ async def cancel_supervision(
     )
     if card is None:
         raise NotFound("supervision_not_found")
-    await event_actions._apply(ctx, event, Action.CANCEL_SUPERVISION, transition)
+    await event_actions._apply(ctx, event, Action.CANCEL_SUPERVISION, transition.target)
     card.cleared_at, card.cleared_by = ctx.now(), ctx.principal.user_id
     charged = await ctx.session.scalar(
         select(LedgerLine).where(LedgerLine.supervision_id == card.id)

@@ -78,12 +78,14 @@ async def make_user(
     department: Department | None = None,
     username: str | None = None,
     superuser: bool = False,
+    phone: str | None = None,
 ) -> User:
     await set_scope(session, SYSTEM_SCOPE)
     user = User(
         username=username or f"user_{uuid.uuid4().hex[:10]}",
         password_hash=_PASSWORD_HASH,
         full_name="测试用户",
+        phone=phone,
         unit_id=unit.id if unit else None,
         department_id=department.id if department else None,
         path=None

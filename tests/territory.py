@@ -73,6 +73,8 @@ async def committed_territory(
                 DELETE FROM households WHERE path <@ $1::ltree;
                 DELETE FROM status_changes WHERE path <@ $1::ltree;
                 DELETE FROM people WHERE path <@ $1::ltree;
+                DELETE FROM notifications
+                    WHERE user_id IN (SELECT id FROM users WHERE path <@ $1::ltree);
                 DELETE FROM user_roles
                     WHERE user_id IN (SELECT id FROM users WHERE path <@ $1::ltree);
                 DELETE FROM users WHERE path <@ $1::ltree;

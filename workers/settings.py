@@ -12,8 +12,10 @@ from arq.worker import Function
 from services.clock import SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
+from services.sms import gateway_from
 from workers.jobs import heartbeat
 from workers.lifecycle import lifecycle_daily
+from workers.messages import drain_outbox, remind
 from workers.queue import deserialize, redis_settings, serialize
 from workers.supervision import sweep
 
@@ -24,6 +26,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = engine
     ctx["sessionmaker"] = make_sessionmaker(engine)
     ctx["clock"] = SystemClock()
+    # Outbox kinds and who delivers them; a misconfigured gateway stops the worker at start.
+    ctx["gateways"] = {"sms": gateway_from(get_settings())}
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -50,6 +54,10 @@ class WorkerSettings:
         # R-SUP-2: supervision cards every minute; idempotent, so a worker starting after an
         # outage issues every card missed meanwhile, once, with its true due time.
         cron(sweep, second=0, unique=True, run_at_startup=True),
+        # R-SUP-6: reminders before the deadlines, every minute, idempotent likewise.
+        cron(remind, second=30, unique=True, run_at_startup=True),
+        # R-WF-5: SMS and other outside deliveries, every five seconds.
+        cron(drain_outbox, second=set(range(0, 60, 5)), unique=True, run_at_startup=True),
     )
     # Cron schedules (daily sweeps to come) follow the platform's local time, not the host's.
     timezone = ZoneInfo(get_settings().timezone)

@@ -20,6 +20,7 @@ from api.routers import (
     organisations,
     people,
     places,
+    routing_rules,
     settings,
     tags,
     teams,
@@ -53,5 +54,6 @@ ROUTERS = [
     calendar.router,
     events.router,
     events.dictionary_router,
+    routing_rules.router,
     assessment.router,
 ]

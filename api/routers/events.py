@@ -1,10 +1,12 @@
 """Events and the closed-loop workflow (R-EVT-1, R-EVT-2, R-WF-1 … R-WF-6, R-SUP-7)."""
 
+import dataclasses
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
 
 from api.deps import Paging, requires
 from api.etag import expected_version
@@ -56,24 +58,38 @@ def _filter(
     box: Box | None = None,
     category: Category | None = None,
     state: State | None = None,
-    q: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    is_major: bool | None = None,
+    is_urgent: bool | None = None,
+    expedited: bool | None = None,
+    supervised: bool | None = None,
 ) -> EventFilter:
-    return EventFilter(box=box, category=category, state=state, q=q)
+    """The list's filters (R-WF-6): box, category, state, search, reporting time and flags."""
+    return EventFilter(
+        box=box,
+        category=category,
+        state=state,
+        q=q,
+        since=since,
+        until=until,
+        is_major=is_major,
+        is_urgent=is_urgent,
+        expedited=expedited,
+        supervised=supervised,
+    )
+
+
+Filters = Annotated[EventFilter, Depends(_filter)]
 
 
 @router.get("", response_model=PageOut[EventSummary])
 async def list_events(
-    ctx: Annotated[Ctx, requires(Perm.EVENT_READ)],
-    page: Paging,
-    box: Box | None = None,
-    category: Category | None = None,
-    state: State | None = None,
-    q: str | None = None,
+    ctx: Annotated[Ctx, requires(Perm.EVENT_READ)], page: Paging, flt: Filters
 ) -> PageOut[EventSummary]:
     """Events in jurisdiction by service number; `box` selects a work box (R-WF-6)."""
-    result = await events.list_events(
-        ctx, _filter(box, category, state, q), limit=page.limit, cursor=page.cursor
-    )
+    result = await events.list_events(ctx, flt, limit=page.limit, cursor=page.cursor)
     return PageOut[EventSummary].model_validate(result, from_attributes=True)
 
 
@@ -87,13 +103,9 @@ async def box_counts(ctx: Annotated[Ctx, requires(Perm.EVENT_READ)]) -> dict[str
 async def export_events(
     request: Request,
     ctx: Annotated[Ctx, requires(Perm.DATA_EXPORT)],
-    box: Box | None = None,
-    category: Category | None = None,
-    state: State | None = None,
-    q: str | None = None,
+    flt: Filters,
     format: ExportFormat = ExportFormat.XLSX,
 ) -> StreamingResponse:
-    flt = _filter(box, category, state, q)
     return await export_list(
         request,
         ctx,
@@ -102,7 +114,7 @@ async def export_events(
         fmt=format,
         filename="事件",
         target_type="event",
-        filters={"box": box, "category": category, "state": state, "q": q},
+        filters=dataclasses.asdict(flt),
         mask=events.EVENT_MASK,
         convert=await events.row_converter(ctx),
     )

@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, StrictBool
 
 from api.schemas.common import Input, Instant, Output
 from api.schemas.org import GeoJSONGeometry
@@ -31,6 +31,9 @@ class EventCreate(Input):
     # R-EVT-2: resolved on the spot by the reporter, recorded and closed at once.
     resolve_on_spot: bool = False
     result: str | None = Field(default=None, max_length=2000)
+    # An explicit first handler; without one the routing rules decide (R-WF-3).
+    target_unit_id: uuid.UUID | None = None
+    target_department_id: uuid.UUID | None = None
 
 
 class ActionIn(Input):
@@ -47,6 +50,10 @@ class ActionIn(Input):
     satisfaction: Satisfaction | None = None
     method: str | None = Field(default=None, max_length=32)
     text: str | None = Field(default=None, max_length=2000)
+    # Appeals (R-WF-2): which verification is appealed, which appeal is decided, and how.
+    verify_action_id: uuid.UUID | None = None
+    appeal_id: uuid.UUID | None = None
+    upheld: StrictBool | None = None
 
 
 class StepRef(Output):
@@ -73,6 +80,9 @@ class StepOut(Output):
     accept_red_at: Instant | None
     handle_yellow_at: Instant | None
     handle_red_at: Instant | None
+    accept_remind_at: Instant | None
+    handle_remind_at: Instant | None
+    routing_rule_id: uuid.UUID | None
 
 
 class EventSummary(Output):
@@ -108,9 +118,26 @@ class EventSummary(Output):
     updated_at: Instant
 
 
+class AppealOut(Output):
+    id: uuid.UUID
+    verify_action_id: uuid.UUID
+    step_id: uuid.UUID
+    appellant_unit_id: uuid.UUID | None
+    appellant_department_id: uuid.UUID | None
+    evaluator_unit_id: uuid.UUID | None
+    reason: str
+    filed_by: uuid.UUID | None
+    filed_at: Instant
+    decided_by: uuid.UUID | None
+    decided_at: Instant | None
+    upheld: bool | None
+    decision_note: str | None
+
+
 class EventOut(EventSummary):
     steps: list[StepOut]
     supervisions: list[dict[str, Any]]
+    appeals: list[AppealOut]
 
 
 class SubtypeOut(Output):

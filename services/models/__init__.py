@@ -21,6 +21,7 @@ from services.models.places import (
     VideoPoint,
 )
 from services.models.registry import StatusChange
+from services.models.routing import EventAppeal, OutboxMessage, RoutingRule, StepReminder
 from services.models.supervision import LedgerLine, Supervision
 from services.models.tags import Notification, PersonTag, SystemSetting
 
@@ -33,6 +34,7 @@ __all__ = [
     "Department",
     "Event",
     "EventAction",
+    "EventAppeal",
     "EventStep",
     "Family",
     "FamilyMember",
@@ -46,6 +48,7 @@ __all__ = [
     "OrgUnit",
     "OrgUnitVersion",
     "Organisation",
+    "OutboxMessage",
     "Permission",
     "Person",
     "PersonTag",
@@ -55,8 +58,10 @@ __all__ = [
     "Rental",
     "Role",
     "RolePermission",
+    "RoutingRule",
     "ServiceRecord",
     "StatusChange",
+    "StepReminder",
     "Supervision",
     "SystemSetting",
     "Team",

@@ -80,6 +80,13 @@ class EventStep(Base):
     accept_red_at: Mapped[datetime | None] = mapped_column(default=None)
     handle_yellow_at: Mapped[datetime | None] = mapped_column(default=None)
     handle_red_at: Mapped[datetime | None] = mapped_column(default=None)
+    # R-SUP-6: when the responsible unit is reminded before its deadline.
+    accept_remind_at: Mapped[datetime | None] = mapped_column(default=None)
+    handle_remind_at: Mapped[datetime | None] = mapped_column(default=None)
+    # R-WF-3: the rule that sent the event here, when a rule did.
+    routing_rule_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("routing_rules.id"), default=None
+    )
 
 
 class EventAction(Base):

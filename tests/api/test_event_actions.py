@@ -265,10 +265,11 @@ async def test_r_wf_4_process_graph_shows_where_it_is_and_what_i_may_do(
     r = await flow.client.get(f"{URL}/{flow.id}/process", headers=auth(staff, flow.clock))
     assert r.status_code == 200, r.text
     data = r.json()
-    assert data["process"] == "default" and data["current"] == "pending_accept"
+    assert data["process"] == "default" and data["current"] == "dispatch"
     assert {"from": "pending_accept", "action": "accept", "to": "handling"} in data["edges"]
-    # The first step has nowhere to be returned to.
-    assert data["available_actions"] == ["accept", "copy"]
+    assert {"from": "dispatch", "action": "dispatch", "to": "pending_accept"} in data["edges"]
+    # The first step has nowhere to be returned to, and no verification to appeal.
+    assert data["available_actions"] == ["dispatch", "accept", "copy"]
     admin = await flow.client.get(
         f"{URL}/{flow.id}/process", headers=auth(world.admin_d, flow.clock)
     )

@@ -36,7 +36,8 @@ async def test_r_evt_1_report_assigns_the_first_step_to_the_grids_community(
     assert r.status_code == 201, r.text
     event = r.json()
     assert re.fullmatch(r"SJ20261123\d{6}", event["service_no"])
-    assert event["state"] == "pending_accept"
+    # No routing rule matches: the community receives it in its manual dispatch queue (R-WF-3).
+    assert event["state"] == "dispatch"
     assert event["current_step"]["unit_id"] == str(world.c1.id)
     assert event["occurred_at"] == "2026-11-22T17:30:00+08:00"
     assert event["light"] == "green"
@@ -203,6 +204,8 @@ async def test_r_wf_6_boxes_and_counts(
         "closed": 0,
         "legacy": 0,
         "typical": 0,
+        # The second, not accepted yet, waits in the manual dispatch queue (R-WF-3).
+        "dispatch": 1,
     }
     await client.post(
         f"{URL}/{second['id']}/actions/mark-legacy", json={}, headers=auth(street, clock)

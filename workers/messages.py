@@ -1,0 +1,17 @@
+"""Reminders before deadlines (R-SUP-6) and the outbox drain (R-WF-5) as arq cron jobs; the
+work lives in `services.reminders` and `services.outbox`."""
+
+from typing import Any
+
+from services.outbox import drain
+from services.reminders import remind_as_system
+
+
+async def remind(ctx: dict[str, Any]) -> dict[str, int]:
+    """Send the reminders due by the clock's now; the counts are the job result."""
+    return await remind_as_system(ctx["sessionmaker"], ctx["clock"])
+
+
+async def drain_outbox(ctx: dict[str, Any]) -> dict[str, int]:
+    """Deliver the due outbox messages through the configured gateways."""
+    return await drain(ctx["sessionmaker"], ctx["gateways"], ctx["clock"])
