@@ -16,7 +16,7 @@ from domain.workflow import Action, State
 class Audience(StrEnum):
     # Whoever holds the event's step after the transition (a new step's unit or department).
     HOLDER = "holder"
-    # The level that reported the event: the community of its grid, which verifies it.
+    # The level that reported the event: its grid and the grid's community, which verify it.
     ORIGINATOR = "originator"
     # The units an event is copied to (抄告).
     COPIED = "copied"

@@ -230,7 +230,8 @@ async def _notify(
     if notice.audience == Audience.HOLDER:
         holders = [(holder.unit_id, holder.department_id)]
     elif notice.audience == Audience.ORIGINATOR:
-        holders = [(community_of(event), None)]
+        # The community verifies by phone, its grid's workers on site (R-WF-2).
+        holders = [(community_of(event), None), (event.grid_id, None)]
     elif notice.audience == Audience.COPIED:
         holders = [(unit_id, None) for unit_id in payload["unit_ids"]]
     elif notice.audience == Audience.APPEAL_DECIDERS:

@@ -265,6 +265,8 @@ async def _remove(data: Committed) -> None:
         await conn.execute(
             f"DELETE FROM assessment_ledger WHERE event_id IN {mine};"
             f"DELETE FROM supervisions WHERE event_id IN {mine};"
+            f"DELETE FROM step_reminders WHERE event_id IN {mine};"
+            f"DELETE FROM event_appeals WHERE event_id IN {mine};"
             f"UPDATE events SET current_step_id = NULL WHERE id IN {mine};"
             f"DELETE FROM event_actions WHERE event_id IN {mine};"
             f"DELETE FROM event_steps WHERE event_id IN {mine};"
