@@ -193,8 +193,8 @@ def drain_outbox() -> None:
     from services.outbox import drain
     from services.sms import gateway_from
 
-    gateways = {"sms": gateway_from(get_settings())}
-    typer.echo(json.dumps(_as_system(lambda maker, clock: drain(maker, gateways, clock))))
+    senders = {"sms": gateway_from(get_settings())}
+    typer.echo(json.dumps(_as_system(lambda maker, clock: drain(maker, senders, clock))))
 
 
 def openapi_document() -> str:

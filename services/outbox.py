@@ -8,7 +8,7 @@ message that keeps failing is set aside as failed, never deleted."""
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,17 +17,25 @@ from domain.delivery import gives_up, retry_delay
 from services.clock import Clock
 from services.db import system_session
 from services.models import OutboxMessage
-from services.sms import DeliveryFailed, SmsGateway
 
 BATCH = 100
 
 
-async def _deliver(gateways: Mapping[str, SmsGateway], message: OutboxMessage) -> None:
-    gateway = gateways.get(message.kind)
-    if gateway is None:
-        raise DeliveryFailed(f"no gateway for {message.kind!r}")
-    payload: dict[str, Any] = message.payload
-    await gateway.send(str(payload["phone"]), str(payload["text"]))
+class DeliveryFailed(Exception):
+    """The receiver did not take the message; the outbox tries again later."""
+
+
+class Sender(Protocol):
+    """Delivers one kind of outbox message (an SMS gateway, a webhook poster …)."""
+
+    async def deliver(self, payload: Mapping[str, Any]) -> None: ...
+
+
+async def _deliver(senders: Mapping[str, Sender], message: OutboxMessage) -> None:
+    sender = senders.get(message.kind)
+    if sender is None:
+        raise DeliveryFailed(f"no sender for {message.kind!r}")
+    await sender.deliver(message.payload)
 
 
 def _failed(message: OutboxMessage, error: str, now: datetime) -> None:
@@ -40,7 +48,7 @@ def _failed(message: OutboxMessage, error: str, now: datetime) -> None:
 
 
 async def drain_once(
-    session: AsyncSession, gateways: Mapping[str, SmsGateway], now: datetime, *, batch: int
+    session: AsyncSession, senders: Mapping[str, Sender], now: datetime, *, batch: int
 ) -> dict[str, int]:
     """Deliver one batch of due messages; the caller commits."""
     messages = (
@@ -59,7 +67,7 @@ async def drain_once(
     counts = {"sent": 0, "retried": 0, "failed": 0}
     for message in messages:
         try:
-            await _deliver(gateways, message)
+            await _deliver(senders, message)
         except DeliveryFailed as exc:
             _failed(message, str(exc), now)
             counts["failed" if message.failed_at else "retried"] += 1
@@ -72,7 +80,7 @@ async def drain_once(
 
 async def drain(
     maker: async_sessionmaker[AsyncSession],
-    gateways: Mapping[str, SmsGateway],
+    senders: Mapping[str, Sender],
     clock: Clock,
     *,
     batch: int = BATCH,
@@ -82,7 +90,7 @@ async def drain(
     totals = {"sent": 0, "retried": 0, "failed": 0}
     while True:
         async with system_session(maker) as session:
-            counts = await drain_once(session, gateways, clock.now(), batch=batch)
+            counts = await drain_once(session, senders, clock.now(), batch=batch)
         for key, value in counts.items():
             totals[key] += value
         if sum(counts.values()) < batch or counts["sent"] == 0:

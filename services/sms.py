@@ -4,27 +4,21 @@ message to the log, so a platform without a gateway contract still works; `http`
 the shape most Chinese SMS platforms' HTTP bridges accept."""
 
 import logging
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
+from services.outbox import DeliveryFailed, Sender
 from services.settings import Settings
 
 log = logging.getLogger("grid.sms")
 TIMEOUT_SECONDS = 5.0
 
 
-class DeliveryFailed(Exception):
-    """The gateway did not take the message; the outbox tries again later."""
-
-
-class SmsGateway(Protocol):
-    async def send(self, phone: str, text: str) -> None: ...
-
-
 class LoggingGateway:
-    async def send(self, phone: str, text: str) -> None:
-        log.info("sms to %s: %s", phone, text)
+    async def deliver(self, payload: Mapping[str, Any]) -> None:
+        log.info("sms to %s: %s", payload["phone"], payload["text"])
 
 
 class HttpGateway:
@@ -33,11 +27,11 @@ class HttpGateway:
         # Redirects are not followed: a gateway that moves is a configuration error.
         self.client = client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
 
-    async def send(self, phone: str, text: str) -> None:
+    async def deliver(self, payload: Mapping[str, Any]) -> None:
         try:
             response = await self.client.post(
                 self.url,
-                json={"phone": phone, "text": text},
+                json={"phone": payload["phone"], "text": payload["text"]},
                 headers={"Authorization": f"Bearer {self.token}"} if self.token else {},
             )
         except httpx.HTTPError as exc:
@@ -46,7 +40,7 @@ class HttpGateway:
             raise DeliveryFailed(f"HTTP {response.status_code}: {response.text[:200]}")
 
 
-def gateway_from(settings: Settings) -> SmsGateway:
+def gateway_from(settings: Settings) -> Sender:
     """The configured gateway; an unknown name is a startup error, not a silent default."""
     if settings.sms_gateway == "log":
         return LoggingGateway()

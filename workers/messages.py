@@ -14,4 +14,4 @@ async def remind(ctx: dict[str, Any]) -> dict[str, int]:
 
 async def drain_outbox(ctx: dict[str, Any]) -> dict[str, int]:
     """Deliver the due outbox messages through the configured gateways."""
-    return await drain(ctx["sessionmaker"], ctx["gateways"], ctx["clock"])
+    return await drain(ctx["sessionmaker"], ctx["senders"], ctx["clock"])

@@ -26,8 +26,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = engine
     ctx["sessionmaker"] = make_sessionmaker(engine)
     ctx["clock"] = SystemClock()
-    # Outbox kinds and who delivers them; a misconfigured gateway stops the worker at start.
-    ctx["gateways"] = {"sms": gateway_from(get_settings())}
+    # Outbox kinds and who delivers them; a misconfigured sender stops the worker at start.
+    ctx["senders"] = {"sms": gateway_from(get_settings())}
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

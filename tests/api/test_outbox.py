@@ -170,7 +170,7 @@ async def test_the_worker_cron_drains_and_reminds(
 ) -> None:
     names = {job.name for job in WorkerSettings.cron_jobs or ()}
     assert {"cron:remind", "cron:drain_outbox"} <= names
-    ctx = {"sessionmaker": app.state.sessionmaker, "clock": clock, "gateways": gateways(gateway)}
+    ctx = {"sessionmaker": app.state.sessionmaker, "clock": clock, "senders": gateways(gateway)}
     assert (await drain_outbox(ctx))["sent"] == 20
     assert set(await remind(ctx)) == {"reminded", "notified"}
 
