@@ -129,11 +129,14 @@ def seed_demo(
     people: Annotated[
         int, typer.Option(min=0, help="合成人口数量 / Synthetic people to generate.")
     ] = 50_000,
+    events: Annotated[
+        int, typer.Option(min=0, help="近一年演示事件数量 / Demo events over the last year.")
+    ] = 600,
 ) -> None:
     """加载演示城市数据（仅首次）/ Load the demo city (first run only)."""
     from services import bootstrap, demo_data
 
-    if _run(bootstrap.seed_demo(people, demo_data.stderr_progress())):
+    if _run(bootstrap.seed_demo(people, events, demo_data.stderr_progress())):
         typer.echo("演示数据已加载 / Demo data loaded.")
     else:
         typer.echo("演示数据已存在，未重复加载 / Demo data already present; nothing loaded.")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from domain.org import Level
 from domain.permissions import Role
 from domain.principal import SYSTEM
-from services import demo_data, departments, grids, org_units, users
+from services import demo_data, demo_events, departments, grids, org_units, users
 from services.clock import SystemClock
 from services.constraints import flush_unique
 from services.context import Ctx
@@ -54,16 +54,21 @@ async def create_admin(username: str, password: str) -> uuid.UUID:
         await engine.dispose()
 
 
-async def seed_demo(people: int, progress: demo_data.Progress | None = None) -> bool:
+async def seed_demo(
+    people: int,
+    events: int = demo_events.DEFAULT_EVENTS,
+    progress: demo_data.Progress | None = None,
+) -> bool:
     """Load the demo city once: 喀什市 with streets, communities, grids, departments, one
-    user per role (password `demo12345`) and `people` synthetic residents with their houses
-    (services.demo_data). False when it is already there."""
+    user per role (password `demo12345`), `people` synthetic residents with their houses
+    (services.demo_data) and a year of `events` played through the workflow
+    (services.demo_events). False when it is already there."""
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
         async with system_session(make_sessionmaker(engine)) as session:
             ctx = Ctx(session=session, principal=SYSTEM, clock=SystemClock())
-            loaded = await load_demo_city(ctx, people=people, progress=progress)
+            loaded = await load_demo_city(ctx, people=people, events=events, progress=progress)
     finally:
         await engine.dispose()
     if loaded:
@@ -72,7 +77,11 @@ async def seed_demo(people: int, progress: demo_data.Progress | None = None) -> 
 
 
 async def load_demo_city(
-    ctx: Ctx, *, people: int, progress: demo_data.Progress | None = None
+    ctx: Ctx,
+    *,
+    people: int,
+    events: int = demo_events.DEFAULT_EVENTS,
+    progress: demo_data.Progress | None = None,
 ) -> bool:
     """The demo city in the caller's transaction (all or nothing); False when it is
     already there."""
@@ -96,6 +105,7 @@ async def load_demo_city(
         )
     await _demo_users(ctx, homes, police["id"])
     await demo_data.load_population(ctx, homes[Level.DISTRICT], people=people, progress=progress)
+    await demo_events.load_demo_events(ctx, homes[Level.DISTRICT], count=events)
     return True
 
 

@@ -366,7 +366,7 @@ async def copy_targets_exist(ctx: Ctx, unit_ids: list[uuid.UUID]) -> None:
 def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
     """The action's given fields as JSON for the history row (ids become strings)."""
     given = {key: value for key, value in payload.items() if value is not None}
-    loaded: dict[str, Any] = orjson.loads(orjson.dumps(given))
+    loaded: dict[str, Any] = orjson.loads(orjson.dumps(given, default=str))
     return loaded
 
 

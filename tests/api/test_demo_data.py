@@ -47,6 +47,8 @@ from tests.conftest import MovableClock
 from tests.factories import make_grid, make_unit, square, system_ctx
 
 PEOPLE = 2_000
+# The demo's events have a module of their own (test_demo_events.py).
+EVENTS = 0
 TABLES = [table.name for table in demo_data.TABLES]
 FACILITIES = ("organisations", "places", "components", "video_points")
 
@@ -100,7 +102,7 @@ async def demo(engine: AsyncEngine, clock: MovableClock) -> AsyncIterator[Demo]:
         transaction = await connection.begin()
         async with AsyncSession(bind=connection, join_transaction_mode="create_savepoint") as s:
             ctx = await system_ctx(s, clock)
-            assert await bootstrap.load_demo_city(ctx, people=PEOPLE)
+            assert await bootstrap.load_demo_city(ctx, people=PEOPLE, events=EVENTS)
             district = await s.scalar(select(OrgUnit).where(OrgUnit.code == kashgar_layout().code))
             assert district is not None
             other = await _other_city(s, clock)
@@ -477,7 +479,7 @@ async def test_a_second_run_loads_nothing(demo: Demo) -> None:
     """`gridctl seed demo` is idempotent: the city is there, so nothing is loaded, and the
     population loader alone also refuses a populated unit."""
     before = {table: await _count(demo, table) for table in TABLES}
-    assert not await bootstrap.load_demo_city(demo.ctx, people=PEOPLE)
+    assert not await bootstrap.load_demo_city(demo.ctx, people=PEOPLE, events=EVENTS)
     assert await demo_data.load_population(demo.ctx, demo.district.id, people=PEOPLE) == {}
     assert {table: await _count(demo, table) for table in TABLES} == before
 
