@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, PermissionDenied, Unauthenticated
 from domain.permissions import Perm
-from domain.principal import Principal
-from services import auth
+from domain.principal import PUBLIC, Principal
+from services import auth, throttle
 from services.clock import Clock
 from services.context import Ctx
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -91,6 +91,28 @@ class Requires:
 
 def requires(permission: Perm) -> Any:
     return Depends(Requires(permission))
+
+
+# The public form: this many submissions and look-ups an hour from one client address.
+PUBLIC_LIMIT_PER_HOUR = 60
+
+
+async def public_ctx(request: Request, session: Session, clock: ClockDep, redis: RedisDep) -> Ctx:
+    """The context of an anonymous citizen (R-CIT-1): the platform acts on their behalf
+    (`domain.principal.PUBLIC`), and each client address is throttled, which also makes
+    guessing receipt codes hopeless."""
+    await throttle.hit(
+        redis,
+        name="public",
+        subject=request.client.host if request.client else "unknown",
+        limit=PUBLIC_LIMIT_PER_HOUR,
+        window_seconds=3600,
+        now=clock.now(),
+    )
+    return Ctx(session=session, principal=PUBLIC, clock=clock, request_id=request.state.request_id)
+
+
+PublicCtx = Annotated[Ctx, Depends(public_ctx)]
 
 
 class PageParams:

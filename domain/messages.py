@@ -362,6 +362,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "appeal_exists": ("该核查评价已申诉过", "This verification was already appealed"),
     "appeal_not_found": ("没有待裁定的申诉", "No undecided appeal"),
+    # Citizens and the hotline (R-CIT-1).
+    "location_outside_city": (
+        "所选位置不在本平台的网格范围内",
+        "The location lies outside every grid of the platform",
+    ),
+    "receipt_invalid": ("回执码格式不正确", "Not a receipt code"),
+    "receipt_not_found": ("未找到该回执码对应的诉求", "No submission has this receipt code"),
+    "rating_not_open": ("诉求尚未办理完毕，暂不能评价", "It can be rated once it was handled"),
+    "already_rated": ("已评价过，不能重复评价", "It was already rated"),
+    "hotline_call_invalid": ("来电登记内容有误", "The call's fields are invalid"),
+    "hotline_nuisance_event": ("骚扰电话不登记事件", "A nuisance call reports no event"),
+    "hotline_call_not_found": ("来电记录不存在", "No such call"),
+    "callback_not_due": (
+        "该来电无需回访或事件尚未办理完毕",
+        "This call asks for no call-back, or its event is not handled yet",
+    ),
+    "callback_done": ("已回访过", "The call-back was already recorded"),
+    "callback_satisfaction": (
+        "联系上来电人时须填写满意度，未联系上时不填",
+        "Give the caller's satisfaction exactly when they were reached",
+    ),
 }
 
 

@@ -41,6 +41,7 @@ class Perm(StrEnum):
     EVENT_SUPERVISE = "event:supervise"
     ASSESSMENT_READ = "assessment:read"
     ROUTING_WRITE = "routing:write"
+    HOTLINE_WRITE = "hotline:write"
 
 
 class Role(StrEnum):
@@ -98,7 +99,13 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     Role.COMMUNITY_STAFF: frozenset(_OPERATIONAL | {Perm.USER_READ, Perm.ASSESSMENT_READ}),
     Role.STREET_OPERATOR: frozenset(
         _OPERATIONAL
-        | {Perm.USER_READ, Perm.EVENT_SUPERVISE, Perm.ASSESSMENT_READ, Perm.ROUTING_WRITE}
+        | {
+            Perm.USER_READ,
+            Perm.EVENT_SUPERVISE,
+            Perm.ASSESSMENT_READ,
+            Perm.ROUTING_WRITE,
+            Perm.HOTLINE_WRITE,
+        }
     ),
     Role.DISTRICT_OPERATOR: frozenset(
         _OPERATIONAL
@@ -108,6 +115,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
             Perm.ROUTING_WRITE,
+            Perm.HOTLINE_WRITE,
         }
     ),
     # R-JUR-2: departments see the events dispatched to them, never the whole registry.
@@ -168,4 +176,5 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.EVENT_SUPERVISE: "督办事件（加急、批示、历史遗留、典型案例）",
     Perm.ASSESSMENT_READ: "查看考核扣分台账",
     Perm.ROUTING_WRITE: "维护事件自动分流规则",
+    Perm.HOTLINE_WRITE: "热线登记与回访",
 }

@@ -43,3 +43,15 @@ SYSTEM = Principal(
     permissions=frozenset(),
     is_superuser=True,
 )
+
+# A citizen on the public form: the platform reports on their behalf, and that is all.
+PUBLIC = Principal(
+    user_id=None,
+    username="public",
+    full_name="群众",
+    unit_id=None,
+    department_id=None,
+    scope=SYSTEM_SCOPE,
+    roles=(),
+    permissions=frozenset({"event:report"}),
+)

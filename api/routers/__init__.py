@@ -11,6 +11,7 @@ from api.routers import (
     events,
     grids,
     health,
+    hotline,
     households,
     houses,
     jurisdiction_info,
@@ -20,6 +21,7 @@ from api.routers import (
     organisations,
     people,
     places,
+    public,
     routing_rules,
     settings,
     tags,
@@ -55,5 +57,7 @@ ROUTERS = [
     events.router,
     events.dictionary_router,
     routing_rules.router,
+    hotline.router,
+    public.router,
     assessment.router,
 ]

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, Field, StrictBool
 
+from api.schemas.citizens import CitizenOut
 from api.schemas.common import Input, Instant, Output
 from api.schemas.org import GeoJSONGeometry
 from domain.events import Category, Source
@@ -138,6 +139,8 @@ class EventOut(EventSummary):
     steps: list[StepOut]
     supervisions: list[dict[str, Any]]
     appeals: list[AppealOut]
+    # The citizen behind the event, when it came from the public form or a message (R-CIT-1).
+    citizen: CitizenOut | None
 
 
 class SubtypeOut(Output):

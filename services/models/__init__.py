@@ -4,6 +4,7 @@ from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
 from services.models.base import Base
 from services.models.calendar import CalendarDay
+from services.models.citizens import CitizenSubmission, HotlineCall, HotlineCaller
 from services.models.events import Event, EventAction, EventStep
 from services.models.houses import Address, House, Rental
 from services.models.idempotency import IdempotencyRecord
@@ -30,6 +31,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalendarDay",
+    "CitizenSubmission",
     "Component",
     "Department",
     "Event",
@@ -38,6 +40,8 @@ __all__ = [
     "EventStep",
     "Family",
     "FamilyMember",
+    "HotlineCall",
+    "HotlineCaller",
     "House",
     "Household",
     "HouseholdMember",

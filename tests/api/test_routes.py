@@ -28,6 +28,10 @@ PUBLIC = {
     ("GET", "/readyz"),
     ("POST", "/api/v1/auth/token"),
     ("POST", "/api/v1/auth/refresh"),
+    # R-CIT-1: citizens without an account; throttled per address, keyed by receipt code.
+    ("POST", "/api/v1/public/submissions"),
+    ("GET", "/api/v1/public/submissions/{receipt}"),
+    ("POST", "/api/v1/public/submissions/{receipt}/rating"),
 }
 
 
