@@ -89,6 +89,27 @@ async def committed_territory(
             await conn.close()
 
 
+async def remove_events(grid_id: uuid.UUID) -> None:
+    """Delete the committed events of a grid and everything hanging off them."""
+    mine = f"(SELECT id FROM events WHERE grid_id = '{grid_id}')"
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        await conn.execute(
+            f"DELETE FROM assessment_ledger WHERE event_id IN {mine};"
+            f"DELETE FROM supervisions WHERE event_id IN {mine};"
+            f"DELETE FROM step_reminders WHERE event_id IN {mine};"
+            f"DELETE FROM event_appeals WHERE event_id IN {mine};"
+            f"DELETE FROM citizen_submissions WHERE event_id IN {mine};"
+            f"DELETE FROM hotline_calls WHERE event_id IN {mine};"
+            f"UPDATE events SET current_step_id = NULL WHERE id IN {mine};"
+            f"DELETE FROM event_actions WHERE event_id IN {mine};"
+            f"DELETE FROM event_steps WHERE event_id IN {mine};"
+            f"DELETE FROM events WHERE id IN {mine};"
+        )
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
 async def real_client(app: FastAPI) -> AsyncIterator[AsyncClient]:
     """The API with its own pooled sessions: every request commits for real."""

@@ -6,6 +6,7 @@ from api.routers import (
     audit,
     auth,
     calendar,
+    changes,
     components,
     departments,
     events,
@@ -59,5 +60,6 @@ ROUTERS = [
     routing_rules.router,
     hotline.router,
     public.router,
+    changes.router,
     assessment.router,
 ]

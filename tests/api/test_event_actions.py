@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
@@ -22,7 +21,7 @@ from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth, make_user
 from tests.routes.events import make_event
 from tests.routes.places import audit_actions, count_rows
-from tests.territory import SUPERUSER_DSN, Committed, committed_territory
+from tests.territory import Committed, committed_territory, remove_events
 
 URL = "/api/v1/events"
 ACCEPT = {"responsible_person": "王建国", "responsible_phone": "13912345678"}
@@ -291,19 +290,7 @@ async def committed_event(
         try:
             yield data, headers
         finally:
-            conn = await asyncpg.connect(SUPERUSER_DSN)
-            try:
-                grid = f"'{data.grid_id}'"
-                await conn.execute(
-                    f"UPDATE events SET current_step_id = NULL WHERE grid_id = {grid};"
-                    "DELETE FROM event_actions WHERE event_id IN "
-                    f"(SELECT id FROM events WHERE grid_id = {grid});"
-                    "DELETE FROM event_steps WHERE event_id IN "
-                    f"(SELECT id FROM events WHERE grid_id = {grid});"
-                    f"DELETE FROM events WHERE grid_id = {grid};"
-                )
-            finally:
-                await conn.close()
+            await remove_events(data.grid_id)
 
 
 async def test_racing_accepts_apply_once(

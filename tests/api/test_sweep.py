@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
@@ -29,7 +28,7 @@ from tests.conftest import MovableClock
 from tests.factories import World, auth, make_user
 from tests.routes.events import make_event
 from tests.routes.places import audit_actions
-from tests.territory import SUPERUSER_DSN, Committed, committed_territory
+from tests.territory import Committed, committed_territory, remove_events
 from workers.settings import WorkerSettings
 from workers.supervision import sweep as sweep_job
 
@@ -239,7 +238,7 @@ async def committed_event(app: FastAPI, clock: MovableClock) -> AsyncIterator[uu
     """An unaccepted event committed in a territory of its own; removed afterwards."""
     async with committed_territory(app, clock, region="653022", west=84.0, south=45.0) as data:
         yield await _report(app, clock, data)
-        await _remove(data)
+        await remove_events(data.grid_id)
 
 
 async def _report(app: FastAPI, clock: MovableClock, data: Committed) -> uuid.UUID:
@@ -256,24 +255,6 @@ async def _report(app: FastAPI, clock: MovableClock, data: Committed) -> uuid.UU
         event = await events.report_event(ctx, fields, resolve_on_spot=False, result=None)
         event_id: uuid.UUID = event["id"]
         return event_id
-
-
-async def _remove(data: Committed) -> None:
-    conn = await asyncpg.connect(SUPERUSER_DSN)
-    try:
-        mine = f"(SELECT id FROM events WHERE grid_id = '{data.grid_id}')"
-        await conn.execute(
-            f"DELETE FROM assessment_ledger WHERE event_id IN {mine};"
-            f"DELETE FROM supervisions WHERE event_id IN {mine};"
-            f"DELETE FROM step_reminders WHERE event_id IN {mine};"
-            f"DELETE FROM event_appeals WHERE event_id IN {mine};"
-            f"UPDATE events SET current_step_id = NULL WHERE id IN {mine};"
-            f"DELETE FROM event_actions WHERE event_id IN {mine};"
-            f"DELETE FROM event_steps WHERE event_id IN {mine};"
-            f"DELETE FROM events WHERE id IN {mine};"
-        )
-    finally:
-        await conn.close()
 
 
 async def _committed_counts(app: FastAPI, event_id: uuid.UUID) -> tuple[int, int]:

@@ -62,6 +62,8 @@ UNSCOPED = {
     ("GET", "/api/v1/events/counts"),
     ("GET", "/api/v1/events/export"),
     ("GET", "/api/v1/dictionaries/event_subtype"),
+    # A feed over the events in jurisdiction, like the list (test_changes.py).
+    ("GET", "/api/v1/changes"),
 }
 
 LISTS: list[ListEntry] = [("/api/v1/events", _seed)]
