@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
@@ -115,8 +115,48 @@ class MentalPatientDetails(Details):
     treated: Annotated[Flag, Mask.SECRET, Field(title="是否接受治疗")]
 
 
+# Dictionaries of the seeds (000 §7.1.1.5, 003 "业务人员") and the standards they cite.
+YouthType = Literal[
+    "闲散青少年",
+    "有不良行为青少年",
+    "失学青少年",
+    "流浪乞讨未成年人",
+    "服刑人员未成年子女",
+    "农村留守儿童",
+    "其他",
+]
+# GB/T 26341-2010 残疾人残疾分类和分级: seven categories (and "other" as the seed keeps it).
+DisabilityType = Literal[
+    "视力残疾",
+    "听力残疾",
+    "言语残疾",
+    "肢体残疾",
+    "智力残疾",
+    "精神残疾",
+    "多重残疾",
+    "其他残疾",
+]
+# 《军人抚恤优待条例》: who is entitled to preferential treatment.
+EntitledType = Literal[
+    "现役军人",
+    "残疾军人",
+    "复员军人",
+    "退伍军人",
+    "退役军人",
+    "带病回乡退伍军人",
+    "烈士遗属",
+    "因公牺牲军人遗属",
+    "病故军人遗属",
+    "现役军人家属",
+    "其他",
+]
+YOUTH_TYPES: tuple[str, ...] = get_args(YouthType)
+DISABILITY_TYPES: tuple[str, ...] = get_args(DisabilityType)
+ENTITLED_TYPES: tuple[str, ...] = get_args(EntitledType)
+
+
 class KeyYouthDetails(Details):
-    youth_type: Annotated[Text, Field(title="人员类型")]
+    youth_type: Annotated[YouthType, Field(title="人员类型")]
     guardian_name: Annotated[Text, Field(title="监护人姓名")]
     guardian_phone: Annotated[Phone, Field(title="监护人电话")]
 
@@ -139,15 +179,18 @@ class KeyOtherDetails(Details):
 
 
 class DisabledDetails(Details):
-    disability_type: Annotated[Text, Field(title="残疾类别")]
+    disability_type: Annotated[DisabilityType, Field(title="残疾类别")]
     grade: Annotated[int, Field(ge=1, le=4, title="残疾等级")]
 
 
 class EntitledGroupDetails(Details):
-    entitled_type: Annotated[Text, Field(title="优抚类别")]
+    entitled_type: Annotated[EntitledType, Field(title="优抚类别")]
 
 
 class NeedyDetails(Details):
+    """People needing help, as key persons (R-KEY-1) and as care objects (R-CARE-1): why
+    they are in difficulty and whether they receive the minimum living allowance (低保)."""
+
     difficulty_type: Annotated[Text, Field(title="困难类型")]
     low_income: Annotated[Flag, Field(title="是否低保")]
 
@@ -185,7 +228,7 @@ KINDS: dict[TagKind, KindSpec] = {
     TagKind.DANGEROUS_GOODS_WORKER: KindSpec(
         "危险品从业人员", TagGroup.KEY_PERSON, DangerousGoodsWorkerDetails
     ),
-    TagKind.NEEDS_HELP: KindSpec("需救助人员", TagGroup.KEY_PERSON, NoDetails),
+    TagKind.NEEDS_HELP: KindSpec("需救助人员", TagGroup.KEY_PERSON, NeedyDetails),
     TagKind.VAGRANT: KindSpec("流浪乞讨人员", TagGroup.KEY_PERSON, NoDetails),
     TagKind.KEY_OTHER: KindSpec("其他重点人员", TagGroup.KEY_PERSON, KeyOtherDetails),
     TagKind.CHILDBEARING_WOMAN: KindSpec(
