@@ -199,6 +199,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The person's age does not suit {label} ({range} years)",
     ),
     "tag_gender_mismatch": ("「{label}」仅适用于{gender}性", "{label} does not suit this gender"),
+    "tag_conversion_not_allowed": (
+        "「{source}」不能转为「{target}」",
+        "A {source} tag cannot be converted to {target}",
+    ),
     "tag_period_ended": (
         "「{label}」的关注期限已满，不能关注",
         "The follow-up period of {label} has ended",

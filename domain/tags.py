@@ -450,6 +450,26 @@ def check_eligible(kind: TagKind, holder: Holder, details: Mapping[str, Any], on
         )
 
 
+# R-KEY-2: a community-correction person "may be converted by hand to a released prisoner"
+# (社区矫正期满转为刑释人员). Conversions not listed here are refused.
+CONVERSIONS: dict[TagKind, frozenset[TagKind]] = {
+    TagKind.COMMUNITY_CORRECTION: frozenset({TagKind.RELEASED_PRISONER}),
+}
+
+
+def check_conversion(source: TagKind, target: TagKind) -> str:
+    """A tag of `source` may be converted to `target`; the default reason the source is
+    unfollowed with (e.g. "转为刑释人员"). 422 `tag_conversion_not_allowed` otherwise."""
+    if target not in CONVERSIONS.get(source, frozenset()):
+        params = {"source": KINDS[source].label, "target": KINDS[target].label}
+        raise Invalid(
+            "tag_conversion_not_allowed",
+            params=params,
+            errors=[FieldError("kind", "tag_conversion_not_allowed", params)],
+        )
+    return f"转为{KINDS[target].label}"
+
+
 ELDERLY_COUNTER = "elderly_tagged"
 ELDERLY_REASON = "年满60周岁，自动标记为老年人"
 
