@@ -266,7 +266,8 @@ async def test_r_pop_3_every_common_field_is_kept_and_dictionaries_are_checked(
         "low_income": True,
         "away": True,
     }
-    r = await client.post(PEOPLE, json=body(world, **common), headers=headers)
+    male = resident_id(BORN, serial=101)  # an odd sequence number: a man
+    r = await client.post(PEOPLE, json=body(world, id_number=male, **common), headers=headers)
     assert r.status_code == 201, r.text
     out = r.json()
     assert {k: out[k] for k in common} == common
