@@ -21,6 +21,7 @@ from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth
 from tests.routes import houses as house_factories
 from tests.routes import places as place_factories
+from tests.routes.events import make_event
 
 QUERY = "/api/v1/map/query"
 CENTRE = (75.925, 39.425)  # the middle of grid G1
@@ -414,6 +415,7 @@ async def populate_every_layer(
     await place_factories.make_component(session, clock, world.g1, location=point)
     await place_factories.make_video_point(session, clock, world.g1, location=point)
     await house_factories.make_address(session, clock, world.g1, location=point)
+    await make_event(session, clock, world, location=point)
     return people
 
 
@@ -485,3 +487,37 @@ async def test_a_grid_worker_range_query_over_every_layer_is_masked_r_map_1_r_ju
         assert r.json()["layers"][name]["total"] >= 1, name
     assert leaks(r.text) == []
     assert "张三丰" not in r.text
+
+
+async def test_events_are_a_layer_filtered_by_category_and_open_state_r_map_1(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """R-MAP-1 names events among the layers: by area, category and open/closed."""
+    near = Point(*FACILITY)
+    dispute = await make_event(session, clock, world, location=near)
+    await make_event(
+        session, clock, world, location=near, category="city_component", subtype="manhole_cover"
+    )
+    await make_event(session, clock, world)  # no location: not on the map
+
+    async def found(**filters: str) -> set[str]:
+        r = await run(
+            client,
+            world.admin_d,
+            clock,
+            layers=["events"],
+            center=list(FACILITY),
+            radius_m=100,
+            filters={"events": filters},
+        )
+        assert r.status_code == 200, r.text
+        return {i["id"] for i in r.json()["layers"]["events"]["items"]}
+
+    assert len(await found()) == 2
+    assert await found(category="dispute") == {str(dispute["id"])}
+    assert len(await found(open="true")) == 2 and await found(open="false") == set()
+    assert await found(state="closed") == set()
+    r = await run(
+        client, world.admin_s2, clock, layers=["events"], center=list(FACILITY), radius_m=100
+    )
+    assert r.json()["layers"]["events"]["total"] == 0
