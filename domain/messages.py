@@ -192,6 +192,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Invalid URL; the scheme must be one of: {schemes}",
     ),
     # business tags, system settings, notifications (R-LINK-1, R-KEY-1, R-KEY-2, R-CARE-1)
+    "position_unit_required": (
+        "仅属于组织单元的用户可上报位置",
+        "Only a user of an org unit can report a position",
+    ),
     "tag_details_invalid": ("业务人员明细信息校验未通过", "The tag details failed validation"),
     "tag_end_before_start": ("结束日期须晚于开始日期", "The end date must be after the start date"),
     "tag_age_out_of_range": (

@@ -40,6 +40,7 @@ class Perm(StrEnum):
     EVENT_HANDLE = "event:handle"
     EVENT_SUPERVISE = "event:supervise"
     ASSESSMENT_READ = "assessment:read"
+    POSITION_REPORT = "position:report"
 
 
 class Role(StrEnum):
@@ -91,9 +92,12 @@ _OPERATIONAL = (
     | {Perm.PII_REVEAL, Perm.NOTIFICATION_READ, Perm.DATA_EXPORT}
 )
 
+# Who walks the grid with the mobile app and reports where they are (R-MAP-1 layer).
+_FIELD = _OPERATIONAL | {Perm.POSITION_REPORT}
+
 ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
-    Role.GRID_WORKER: frozenset(_OPERATIONAL),
-    Role.GRID_LEADER: frozenset(_OPERATIONAL),
+    Role.GRID_WORKER: frozenset(_FIELD),
+    Role.GRID_LEADER: frozenset(_FIELD),
     Role.COMMUNITY_STAFF: frozenset(_OPERATIONAL | {Perm.USER_READ, Perm.ASSESSMENT_READ}),
     Role.STREET_OPERATOR: frozenset(
         _OPERATIONAL | {Perm.USER_READ, Perm.EVENT_SUPERVISE, Perm.ASSESSMENT_READ}
@@ -158,4 +162,5 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.EVENT_HANDLE: "办理事件（签收、反馈、办结、上报、交办、回退、抄告、分流、核查）",
     Perm.EVENT_SUPERVISE: "督办事件（加急、批示、历史遗留、典型案例）",
     Perm.ASSESSMENT_READ: "查看考核扣分台账",
+    Perm.POSITION_REPORT: "上报本人当前位置（移动端）",
 }

@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from domain.masking import Mask
 from domain.permissions import Perm
 from domain.workflow import OPEN_STATES
-from services.models import Address, Event, House, Person, PersonTag, Rental
+from services.models import Address, Event, House, Person, PersonTag, Rental, WorkerPosition
 from services.models.places import Component, Organisation, Place, PlaceKindEntry, VideoPoint
 from services.pagination import AnySelect
 
@@ -165,6 +165,20 @@ LAYERS: dict[str, Layer] = {
                 "state": lambda v: Event.state == v,
                 "open": _open_event,
             },
+        ),
+        Layer(
+            name="worker_positions",
+            title="网格员位置",
+            model=WorkerPosition,
+            geom=WorkerPosition.location,
+            columns=(
+                WorkerPosition.id,
+                WorkerPosition.full_name,
+                WorkerPosition.accuracy_m,
+                WorkerPosition.reported_at,
+            ),
+            permission=Perm.MAP_READ,
+            active=lambda: WorkerPosition.location.is_not(None),
         ),
         Layer(
             name="addresses",

@@ -20,6 +20,7 @@ from services.models.places import (
     TeamMember,
     VideoPoint,
 )
+from services.models.positions import WorkerPosition
 from services.models.registry import StatusChange
 from services.models.supervision import LedgerLine, Supervision
 from services.models.tags import Notification, PersonTag, SystemSetting
@@ -64,4 +65,5 @@ __all__ = [
     "User",
     "UserRole",
     "VideoPoint",
+    "WorkerPosition",
 ]

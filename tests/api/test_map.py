@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.principal import SYSTEM_SCOPE
 from services.db import set_scope
 from services.map_layers import LAYERS
-from services.models import House, OrgUnit, Person, PersonTag
+from services.models import House, OrgUnit, Person, PersonTag, WorkerPosition
 from tests.api.test_masking_scan import leaks
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth
@@ -416,6 +416,17 @@ async def populate_every_layer(
     await place_factories.make_video_point(session, clock, world.g1, location=point)
     await house_factories.make_address(session, clock, world.g1, location=point)
     await make_event(session, clock, world, location=point)
+    await set_scope(session, SYSTEM_SCOPE)
+    session.add(
+        WorkerPosition(
+            id=world.worker_g1.id,
+            path=world.g1.path,
+            full_name=world.worker_g1.full_name,
+            location=f"SRID=4326;POINT({FACILITY[0]} {FACILITY[1]})",
+            reported_at=_now(),
+        )
+    )
+    await session.flush()
     return people
 
 
