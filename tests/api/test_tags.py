@@ -142,6 +142,9 @@ async def test_r_key_1_invalid_details_are_422_and_nothing_is_written(
         (TagKind.KEY_YOUTH, date(2000, 11, 24), False, None),  # 25
         (TagKind.KEY_YOUTH, date(2000, 11, 23), False, "tag_age_out_of_range"),  # 26 today
         (TagKind.CHILDBEARING_WOMAN, date(1990, 1, 1), False, "tag_gender_mismatch"),
+        (TagKind.CHILDBEARING_WOMAN, date(2011, 11, 24), True, "tag_age_out_of_range"),  # 14
+        (TagKind.CHILDBEARING_WOMAN, date(2011, 11, 23), True, None),  # 15 today
+        (TagKind.CHILDBEARING_WOMAN, date(1976, 11, 24), True, None),  # 49
         (TagKind.CHILDBEARING_WOMAN, date(1976, 11, 23), True, "tag_age_out_of_range"),  # 50
         (TagKind.ELDERLY, date(1966, 11, 24), False, "tag_age_out_of_range"),  # 59
         (TagKind.ELDERLY, date(1966, 11, 23), False, None),  # 60 today
