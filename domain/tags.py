@@ -75,14 +75,20 @@ class Details(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# 帮教人员: who helps a released or corrected person resettle (seed 000 "帮教信息").
+Helpers = Annotated[list[Text], Field(default_factory=list, max_length=20, title="帮教人员")]
+
+
 class ReleasedPrisonerDetails(Details):
     release_date: Annotated[date, Field(title="释放日期")]
     original_crime: Annotated[Secret, Field(title="原罪名")]
     sentence: Annotated[Secret, Field(title="原判刑期")]
+    helpers: Helpers
 
 
 class ReleasedReeducationDetails(Details):
     release_date: Annotated[date, Field(title="解除教养日期")]
+    helpers: Helpers
 
 
 class CommunityCorrectionDetails(Details):
@@ -92,7 +98,7 @@ class CommunityCorrectionDetails(Details):
     start_date: Annotated[date, Field(title="矫正开始日期")]
     end_date: Annotated[date, Field(title="矫正结束日期")]
     original_sentence: Annotated[Secret, Field(title="原判刑罚")]
-    helpers: Annotated[list[Text], Field(default_factory=list, max_length=20, title="帮教人员")]
+    helpers: Helpers
 
     @model_validator(mode="after")
     def _end_after_start(self) -> "CommunityCorrectionDetails":

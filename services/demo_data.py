@@ -1247,9 +1247,10 @@ class CityGenerator:
                 "release_date": days_ago(30, 5 * 365 - 2),
                 "original_crime": rng.choice(CRIMES),
                 "sentence": f"有期徒刑{rng.randint(1, 10)}年",
+                "helpers": [_stranger(rng)],
             }
         if kind == TagKind.RELEASED_REEDUCATION:
-            return {"release_date": days_ago(30, 3 * 365 - 2)}
+            return {"release_date": days_ago(30, 3 * 365 - 2), "helpers": [_stranger(rng)]}
         if kind == TagKind.COMMUNITY_CORRECTION:
             return {
                 "correction_type": rng.choice(CORRECTION_TYPES),

@@ -39,8 +39,9 @@ VALID_DETAILS: dict[TagKind, dict[str, Any]] = {
         "release_date": "2024-03-01",
         "original_crime": "盗窃罪",
         "sentence": "有期徒刑三年",
+        "helpers": ["司法所李所长", "社区王书记"],
     },
-    TagKind.RELEASED_REEDUCATION: {"release_date": "2025-01-01"},
+    TagKind.RELEASED_REEDUCATION: {"release_date": "2025-01-01", "helpers": []},
     TagKind.COMMUNITY_CORRECTION: {
         "correction_type": "缓刑",
         "start_date": "2025-01-01",
