@@ -332,10 +332,9 @@ async def update_tag(
     return await get_tag(ctx, tag.id)
 
 
-async def unfollow_tag(
+async def _unfollow(
     ctx: Ctx, tag_id: uuid.UUID, *, reason: str, expected_version: int | None
-) -> dict[str, Any]:
-    """取消关注 with a reason and the time, kept in the history (SPEC §3)."""
+) -> None:
     await change_status(
         ctx,
         PersonTag,
@@ -347,6 +346,13 @@ async def unfollow_tag(
         expected_version=expected_version,
         not_found="tag_not_found",
     )
+
+
+async def unfollow_tag(
+    ctx: Ctx, tag_id: uuid.UUID, *, reason: str, expected_version: int | None
+) -> dict[str, Any]:
+    """取消关注 with a reason and the time, kept in the history (SPEC §3)."""
+    await _unfollow(ctx, tag_id, reason=reason, expected_version=expected_version)
     return await get_tag(ctx, tag_id)
 
 
@@ -394,16 +400,7 @@ async def convert_tag(
     check_version(expected_version, source.version)
     default_reason = check_conversion(TagKind(source.kind), kind)
     if source.status == FollowStatus.FOLLOWED:
-        await change_status(
-            ctx,
-            PersonTag,
-            source.id,
-            target_type=TARGET,
-            from_status=FollowStatus.FOLLOWED,
-            to_status=FollowStatus.UNFOLLOWED,
-            reason=reason or default_reason,
-            not_found="tag_not_found",
-        )
+        await _unfollow(ctx, source.id, reason=reason or default_reason, expected_version=None)
     created = await create_tag(
         ctx,
         grid_id=source.grid_id,
