@@ -192,6 +192,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Invalid URL; the scheme must be one of: {schemes}",
     ),
     # business tags, system settings, notifications (R-LINK-1, R-KEY-1, R-KEY-2, R-CARE-1)
+    "position_unit_required": (
+        "仅属于组织单元的用户可上报位置",
+        "Only a user of an org unit can report a position",
+    ),
     "tag_details_invalid": ("业务人员明细信息校验未通过", "The tag details failed validation"),
     "tag_end_before_start": ("结束日期须晚于开始日期", "The end date must be after the start date"),
     "tag_age_out_of_range": (
@@ -199,6 +203,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The person's age does not suit {label} ({range} years)",
     ),
     "tag_gender_mismatch": ("「{label}」仅适用于{gender}性", "{label} does not suit this gender"),
+    "tag_conversion_not_allowed": (
+        "「{source}」不能转为「{target}」",
+        "A {source} tag cannot be converted to {target}",
+    ),
     "tag_period_ended": (
         "「{label}」的关注期限已满，不能关注",
         "The follow-up period of {label} has ended",

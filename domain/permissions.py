@@ -42,6 +42,7 @@ class Perm(StrEnum):
     ASSESSMENT_READ = "assessment:read"
     ROUTING_WRITE = "routing:write"
     HOTLINE_WRITE = "hotline:write"
+    POSITION_REPORT = "position:report"
 
 
 class Role(StrEnum):
@@ -93,9 +94,12 @@ _OPERATIONAL = (
     | {Perm.PII_REVEAL, Perm.NOTIFICATION_READ, Perm.DATA_EXPORT}
 )
 
+# Who walks the grid with the mobile app and reports where they are (R-MAP-1 layer).
+_FIELD = _OPERATIONAL | {Perm.POSITION_REPORT}
+
 ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
-    Role.GRID_WORKER: frozenset(_OPERATIONAL),
-    Role.GRID_LEADER: frozenset(_OPERATIONAL),
+    Role.GRID_WORKER: frozenset(_FIELD),
+    Role.GRID_LEADER: frozenset(_FIELD),
     Role.COMMUNITY_STAFF: frozenset(_OPERATIONAL | {Perm.USER_READ, Perm.ASSESSMENT_READ}),
     Role.STREET_OPERATOR: frozenset(
         _OPERATIONAL
@@ -177,4 +181,5 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.ASSESSMENT_READ: "查看考核扣分台账",
     Perm.ROUTING_WRITE: "维护事件自动分流规则",
     Perm.HOTLINE_WRITE: "热线登记与回访",
+    Perm.POSITION_REPORT: "上报本人当前位置（移动端）",
 }

@@ -10,7 +10,8 @@ from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from stdnum.cn import ric, uscc
 
 from domain.errors import FieldError, Invalid
@@ -81,6 +82,7 @@ TYPE_REQUIRED = frozenset({OrganisationCategory.NEW_ECONOMIC, OrganisationCatego
 # Legacy registration numbers (工商注册号) are 15 digits; current ones are the 18-character
 # unified social credit code (统一社会信用代码, GB 32100-2015) with its check character.
 _LEGACY_LICENCE = re.compile(r"^\d{15}$")
+LICENCE_INVALID = "licence_no_invalid"
 
 
 def normalise_licence(value: str) -> str:
@@ -121,7 +123,7 @@ def check_organisation(
         if category in LICENSED_CATEGORIES:
             problems.append(FieldError("licence_no", "field_required"))
     elif not licence_valid(licence_no):
-        problems.append(FieldError("licence_no", "licence_no_invalid"))
+        problems.append(FieldError("licence_no", LICENCE_INVALID))
     if problems:
         raise Invalid("validation_failed", errors=problems)
 
@@ -191,6 +193,18 @@ class EnterpriseDetails(_Details):
     hazardous_chemicals: bool = False
     hazards: str | None = Field(default=None, max_length=2000)
 
+    @field_validator("licence_no")
+    @classmethod
+    def _licence(cls, value: str | None) -> str | None:
+        # The same licence rule as organisations (R-ORGN-1): a valid credit code or a
+        # legacy registration number.
+        if value is None:
+            return None
+        value = normalise_licence(value)
+        if not licence_valid(value):
+            raise PydanticCustomError(LICENCE_INVALID, "invalid business licence number")
+        return value
+
 
 class WorkSafetyDetails(EnterpriseDetails):
     pass
@@ -250,16 +264,19 @@ PLACE_DETAILS: dict[PlaceKind, type[_Details]] = {
 }
 
 
+_DETAIL_CODES = {
+    "missing": "field_required",
+    "extra_forbidden": "field_forbidden",
+    LICENCE_INVALID: LICENCE_INVALID,
+}
+
+
 def details_errors(exc: ValidationError, prefix: str) -> list[FieldError]:
     """A detail model's validation errors as field errors under `prefix`."""
     return [
         FieldError(
             ".".join([prefix, *(str(part) for part in err["loc"])]),
-            "field_required"
-            if err["type"] == "missing"
-            else "field_forbidden"
-            if err["type"] == "extra_forbidden"
-            else "field_invalid",
+            _DETAIL_CODES.get(err["type"], "field_invalid"),
             {"detail": err["msg"]},
         )
         for err in exc.errors()

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
@@ -75,14 +75,20 @@ class Details(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# 帮教人员: who helps a released or corrected person resettle (seed 000 "帮教信息").
+Helpers = Annotated[list[Text], Field(default_factory=list, max_length=20, title="帮教人员")]
+
+
 class ReleasedPrisonerDetails(Details):
     release_date: Annotated[date, Field(title="释放日期")]
     original_crime: Annotated[Secret, Field(title="原罪名")]
     sentence: Annotated[Secret, Field(title="原判刑期")]
+    helpers: Helpers
 
 
 class ReleasedReeducationDetails(Details):
     release_date: Annotated[date, Field(title="解除教养日期")]
+    helpers: Helpers
 
 
 class CommunityCorrectionDetails(Details):
@@ -92,7 +98,7 @@ class CommunityCorrectionDetails(Details):
     start_date: Annotated[date, Field(title="矫正开始日期")]
     end_date: Annotated[date, Field(title="矫正结束日期")]
     original_sentence: Annotated[Secret, Field(title="原判刑罚")]
-    helpers: Annotated[list[Text], Field(default_factory=list, max_length=20, title="帮教人员")]
+    helpers: Helpers
 
     @model_validator(mode="after")
     def _end_after_start(self) -> "CommunityCorrectionDetails":
@@ -115,8 +121,48 @@ class MentalPatientDetails(Details):
     treated: Annotated[Flag, Mask.SECRET, Field(title="是否接受治疗")]
 
 
+# Dictionaries of the seeds (000 §7.1.1.5, 003 "业务人员") and the standards they cite.
+YouthType = Literal[
+    "闲散青少年",
+    "有不良行为青少年",
+    "失学青少年",
+    "流浪乞讨未成年人",
+    "服刑人员未成年子女",
+    "农村留守儿童",
+    "其他",
+]
+# GB/T 26341-2010 残疾人残疾分类和分级: seven categories (and "other" as the seed keeps it).
+DisabilityType = Literal[
+    "视力残疾",
+    "听力残疾",
+    "言语残疾",
+    "肢体残疾",
+    "智力残疾",
+    "精神残疾",
+    "多重残疾",
+    "其他残疾",
+]
+# 《军人抚恤优待条例》: who is entitled to preferential treatment.
+EntitledType = Literal[
+    "现役军人",
+    "残疾军人",
+    "复员军人",
+    "退伍军人",
+    "退役军人",
+    "带病回乡退伍军人",
+    "烈士遗属",
+    "因公牺牲军人遗属",
+    "病故军人遗属",
+    "现役军人家属",
+    "其他",
+]
+YOUTH_TYPES: tuple[str, ...] = get_args(YouthType)
+DISABILITY_TYPES: tuple[str, ...] = get_args(DisabilityType)
+ENTITLED_TYPES: tuple[str, ...] = get_args(EntitledType)
+
+
 class KeyYouthDetails(Details):
-    youth_type: Annotated[Text, Field(title="人员类型")]
+    youth_type: Annotated[YouthType, Field(title="人员类型")]
     guardian_name: Annotated[Text, Field(title="监护人姓名")]
     guardian_phone: Annotated[Phone, Field(title="监护人电话")]
 
@@ -139,15 +185,18 @@ class KeyOtherDetails(Details):
 
 
 class DisabledDetails(Details):
-    disability_type: Annotated[Text, Field(title="残疾类别")]
+    disability_type: Annotated[DisabilityType, Field(title="残疾类别")]
     grade: Annotated[int, Field(ge=1, le=4, title="残疾等级")]
 
 
 class EntitledGroupDetails(Details):
-    entitled_type: Annotated[Text, Field(title="优抚类别")]
+    entitled_type: Annotated[EntitledType, Field(title="优抚类别")]
 
 
 class NeedyDetails(Details):
+    """People needing help, as key persons (R-KEY-1) and as care objects (R-CARE-1): why
+    they are in difficulty and whether they receive the minimum living allowance (低保)."""
+
     difficulty_type: Annotated[Text, Field(title="困难类型")]
     low_income: Annotated[Flag, Field(title="是否低保")]
 
@@ -185,7 +234,7 @@ KINDS: dict[TagKind, KindSpec] = {
     TagKind.DANGEROUS_GOODS_WORKER: KindSpec(
         "危险品从业人员", TagGroup.KEY_PERSON, DangerousGoodsWorkerDetails
     ),
-    TagKind.NEEDS_HELP: KindSpec("需救助人员", TagGroup.KEY_PERSON, NoDetails),
+    TagKind.NEEDS_HELP: KindSpec("需救助人员", TagGroup.KEY_PERSON, NeedyDetails),
     TagKind.VAGRANT: KindSpec("流浪乞讨人员", TagGroup.KEY_PERSON, NoDetails),
     TagKind.KEY_OTHER: KindSpec("其他重点人员", TagGroup.KEY_PERSON, KeyOtherDetails),
     TagKind.CHILDBEARING_WOMAN: KindSpec(
@@ -405,6 +454,26 @@ def check_eligible(kind: TagKind, holder: Holder, details: Mapping[str, Any], on
             params={"label": KINDS[kind].label},
             errors=[FieldError(field, "tag_period_ended", {"label": KINDS[kind].label})],
         )
+
+
+# R-KEY-2: a community-correction person "may be converted by hand to a released prisoner"
+# (社区矫正期满转为刑释人员). Conversions not listed here are refused.
+CONVERSIONS: dict[TagKind, frozenset[TagKind]] = {
+    TagKind.COMMUNITY_CORRECTION: frozenset({TagKind.RELEASED_PRISONER}),
+}
+
+
+def check_conversion(source: TagKind, target: TagKind) -> str:
+    """A tag of `source` may be converted to `target`; the default reason the source is
+    unfollowed with (e.g. "转为刑释人员"). 422 `tag_conversion_not_allowed` otherwise."""
+    if target not in CONVERSIONS.get(source, frozenset()):
+        params = {"source": KINDS[source].label, "target": KINDS[target].label}
+        raise Invalid(
+            "tag_conversion_not_allowed",
+            params=params,
+            errors=[FieldError("kind", "tag_conversion_not_allowed", params)],
+        )
+    return f"转为{KINDS[target].label}"
 
 
 ELDERLY_COUNTER = "elderly_tagged"

@@ -13,6 +13,11 @@ from services.settings import get_settings
 _ZONE = ZoneInfo(get_settings().timezone)
 
 
+def business_time(value: datetime) -> datetime:
+    """An instant in the business time zone, as responses show it (API.md: +08:00)."""
+    return value.astimezone(_ZONE)
+
+
 @dataclass
 class Ctx:
     session: AsyncSession

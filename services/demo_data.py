@@ -55,7 +55,14 @@ from domain.places import (
     VideoSource,
 )
 from domain.principal import SYSTEM_SCOPE
-from domain.tags import KINDS, TagKind, age_on
+from domain.tags import (
+    DISABILITY_TYPES,
+    ENTITLED_TYPES,
+    KINDS,
+    YOUTH_TYPES,
+    TagKind,
+    age_on,
+)
 from services import audit, org_units
 from services.context import Ctx
 from services.db import make_engine, set_scope
@@ -226,17 +233,12 @@ CORRECTION_TYPES = ("管制", "缓刑", "假释", "暂予监外执行", "剥夺�
 DRUG_CAUSES = ("好奇", "交友不慎", "空虚无聊", "治疗疾病", "其他")
 DRUG_SOURCES = ("朋友提供", "非法购买", "来源不详")
 REHAB_STATUSES = ("社区戒毒", "社区康复", "强制隔离戒毒期满", "自愿戒毒", "戒断三年未复吸")
-YOUTH_TYPES = _words("闲散青少年 有不良行为青少年 流浪乞讨未成年人 服刑人员未成年子女 农村留守儿童")
 PETITION_REASONS = ("征地拆迁", "劳动社保", "涉法涉诉", "城乡建设", "民政救助", "医疗纠纷")
 PETITION_CHANNELS = ("来访", "来信", "网上信访", "电话")
 PETITION_FREQUENCIES = ("每月一次", "每季度一至两次", "每年数次", "不定期")
 PETITION_LEVELS = ("县级", "地级", "省级", "国家级")
 DANGEROUS_GOODS = _words("易燃易爆化学品 剧毒化学品 放射性物品 民用爆炸物品 成品油 液化石油气")
 KEY_OTHER_REASONS = ("涉稳重点关注", "有暴力倾向", "长期无业游荡", "其他需关注情形")
-DISABILITY_TYPES = _words("视力残疾 听力残疾 言语残疾 肢体残疾 智力残疾 精神残疾 多重残疾")
-ENTITLED_TYPES = _words(
-    "残疾军人 烈士遗属 因公牺牲军人遗属 病故军人遗属 现役军人家属 退役军人 带病回乡退伍军人"
-)
 DIFFICULTY_TYPES = ("低保户", "特困供养人员", "低收入家庭", "因病致贫", "因残致困", "临时困难")
 
 # Organisations, key places, city components, video points and grid teams (SPEC §3.4, §2).
@@ -1245,9 +1247,10 @@ class CityGenerator:
                 "release_date": days_ago(30, 5 * 365 - 2),
                 "original_crime": rng.choice(CRIMES),
                 "sentence": f"有期徒刑{rng.randint(1, 10)}年",
+                "helpers": [_stranger(rng)],
             }
         if kind == TagKind.RELEASED_REEDUCATION:
-            return {"release_date": days_ago(30, 3 * 365 - 2)}
+            return {"release_date": days_ago(30, 3 * 365 - 2), "helpers": [_stranger(rng)]}
         if kind == TagKind.COMMUNITY_CORRECTION:
             return {
                 "correction_type": rng.choice(CORRECTION_TYPES),
@@ -1285,6 +1288,11 @@ class CityGenerator:
             }
         if kind == TagKind.KEY_OTHER:
             return {"reason": rng.choice(KEY_OTHER_REASONS)}
+        if kind == TagKind.NEEDS_HELP:
+            return {
+                "difficulty_type": rng.choice(DIFFICULTY_TYPES),
+                "low_income": rng.random() < 0.5,
+            }
         return {}
 
 

@@ -34,10 +34,11 @@ def cell(value: Any) -> Any:
         return value.astimezone(_ZONE).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
-    if value is None or isinstance(value, int | float | str):
-        return value
+    # Before numbers: a bool is an int to Python, and would be written as True/False.
     if isinstance(value, bool):
         return "是" if value else "否"
+    if value is None or isinstance(value, int | float | str):
+        return value
     return str(value)
 
 

@@ -13,7 +13,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from domain.masking import Mask
 from domain.permissions import Perm
-from services.models import Address, House, Person, PersonTag, Rental
+from domain.workflow import OPEN_STATES
+from services.models import Address, Event, House, Person, PersonTag, Rental, WorkerPosition
 from services.models.places import Component, Organisation, Place, PlaceKindEntry, VideoPoint
 from services.pagination import AnySelect
 
@@ -50,9 +51,17 @@ def _place_kind(column: str) -> Callable[[str], ColumnElement[bool]]:
     return held
 
 
+def _yes_no(condition: ColumnElement[bool], value: str) -> ColumnElement[bool]:
+    """A yes/no filter: the condition, or its negation."""
+    return condition if value.lower() in ("1", "true", "yes") else ~condition
+
+
 def _rented(value: str) -> ColumnElement[bool]:
-    is_rented = exists().where(Rental.house_id == House.id, Rental.status == "active")
-    return is_rented if value.lower() in ("1", "true", "yes") else ~is_rented
+    return _yes_no(exists().where(Rental.house_id == House.id, Rental.status == "active"), value)
+
+
+def _open_event(value: str) -> ColumnElement[bool]:
+    return _yes_no(Event.state.in_([state.value for state in OPEN_STATES]), value)
 
 
 LAYERS: dict[str, Layer] = {
@@ -132,6 +141,44 @@ LAYERS: dict[str, Layer] = {
             columns=(VideoPoint.id, VideoPoint.name, VideoPoint.owner, VideoPoint.grid_id),
             permission=Perm.PLACE_READ,
             active=lambda: VideoPoint.status == "active",
+        ),
+        Layer(
+            name="events",
+            title="事件",
+            model=Event,
+            geom=Event.location,
+            columns=(
+                Event.id,
+                Event.service_no,
+                Event.title,
+                Event.category,
+                Event.state,
+                Event.occurred_at,
+                Event.grid_id,
+            ),
+            permission=Perm.EVENT_READ,
+            # Events are never deregistered: closed ones stay on the map unless filtered.
+            active=lambda: Event.location.is_not(None),
+            tile_columns=(Event.category, Event.state),
+            filters={
+                "category": lambda v: Event.category == v,
+                "state": lambda v: Event.state == v,
+                "open": _open_event,
+            },
+        ),
+        Layer(
+            name="worker_positions",
+            title="网格员位置",
+            model=WorkerPosition,
+            geom=WorkerPosition.location,
+            columns=(
+                WorkerPosition.id,
+                WorkerPosition.full_name,
+                WorkerPosition.accuracy_m,
+                WorkerPosition.reported_at,
+            ),
+            permission=Perm.MAP_READ,
+            active=lambda: WorkerPosition.location.is_not(None),
         ),
         Layer(
             name="addresses",

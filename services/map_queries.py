@@ -6,6 +6,7 @@ bounding-box test the GiST index answers first, then the exact test."""
 import math
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, func, select
 
 from domain.errors import FieldError, Invalid, PermissionDenied
-from services.context import Ctx
+from services.context import Ctx, business_time
 from services.jurisdiction import in_scope
 from services.map_layers import LAYERS, Layer, layer_filters, select_items
 from services.masking import present
@@ -124,7 +125,11 @@ async def query_layer(
 
 
 def _item(row: Any) -> dict[str, Any]:
-    data = dict(row._mapping)
+    # Items are free-form per layer: their instants are put in the business zone here.
+    data: dict[str, Any] = {
+        key: business_time(value) if isinstance(value, datetime) else value
+        for key, value in row._mapping.items()
+    }
     data["geometry"] = orjson.loads(data["geometry"]) if data["geometry"] else None
     return data
 

@@ -19,6 +19,7 @@ from domain.tags import (
     Holder,
     LinkMode,
     TagKind,
+    check_conversion,
     check_eligible,
     detail_titles,
     identify,
@@ -331,10 +332,9 @@ async def update_tag(
     return await get_tag(ctx, tag.id)
 
 
-async def unfollow_tag(
+async def _unfollow(
     ctx: Ctx, tag_id: uuid.UUID, *, reason: str, expected_version: int | None
-) -> dict[str, Any]:
-    """取消关注 with a reason and the time, kept in the history (SPEC §3)."""
+) -> None:
     await change_status(
         ctx,
         PersonTag,
@@ -346,6 +346,13 @@ async def unfollow_tag(
         expected_version=expected_version,
         not_found="tag_not_found",
     )
+
+
+async def unfollow_tag(
+    ctx: Ctx, tag_id: uuid.UUID, *, reason: str, expected_version: int | None
+) -> dict[str, Any]:
+    """取消关注 with a reason and the time, kept in the history (SPEC §3)."""
+    await _unfollow(ctx, tag_id, reason=reason, expected_version=expected_version)
     return await get_tag(ctx, tag_id)
 
 
@@ -373,6 +380,47 @@ async def refollow_tag(
         not_found="tag_not_found",
     )
     return await get_tag(ctx, tag_id)
+
+
+async def convert_tag(
+    ctx: Ctx,
+    tag_id: uuid.UUID,
+    *,
+    kind: TagKind,
+    details: dict[str, Any],
+    reason: str | None,
+    expected_version: int | None,
+) -> dict[str, Any]:
+    """R-KEY-2 by hand: a community-correction tag becomes a released-prisoner tag. The
+    source is unfollowed (if it still is followed) with the reason, and a followed tag of
+    the new kind is created for the same grid, ID number and person, with its own validated
+    details; both are audited and linked in the trail. The source row is locked first, so
+    two conversions run one after the other and the second meets the first's tag (409)."""
+    source = await lock_record(ctx, PersonTag, tag_id, not_found="tag_not_found")
+    check_version(expected_version, source.version)
+    default_reason = check_conversion(TagKind(source.kind), kind)
+    if source.status == FollowStatus.FOLLOWED:
+        await _unfollow(ctx, source.id, reason=reason or default_reason, expected_version=None)
+    created = await create_tag(
+        ctx,
+        grid_id=source.grid_id,
+        kind=kind,
+        id_number=source.id_number,
+        name=source.name,
+        details=details,
+        person_kind="registered",
+    )
+    await audit_change(
+        ctx,
+        source,
+        action=f"{TARGET}.convert",
+        target_type=TARGET,
+        before={"kind": source.kind},
+        after={"kind": kind.value, "converted_to": str(created["id"])},
+        reason=reason or default_reason,
+        bump=False,
+    )
+    return created
 
 
 async def tag_history(ctx: Ctx, tag_id: uuid.UUID) -> list[dict[str, Any]]:

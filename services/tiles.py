@@ -12,6 +12,7 @@ from services.context import Ctx
 from services.jurisdiction import in_scope
 from services.map_layers import Layer
 from services.pagination import AnySelect
+from services.spatial import boxed
 
 # Below this zoom a tile shows clusters (count per cell), from it individual points.
 CLUSTER_BELOW_ZOOM = 14
@@ -28,24 +29,25 @@ def check_tile(z: int, x: int, y: int) -> None:
         )
 
 
-async def tile(ctx: Ctx, layer: Layer, z: int, x: int, y: int) -> bytes:
-    """The layer's MVT tile z/x/y (EPSG:3857), empty bytes when nothing is there."""
+def tile_query(ctx: Ctx, layer: Layer, z: int, x: int, y: int) -> AnySelect:
+    """The statement that makes the layer's MVT tile z/x/y (EPSG:3857) in jurisdiction."""
     check_tile(z, x, y)
     envelope = func.ST_TileEnvelope(z, x, y)
-    in_tile = layer.geom.op("&&")(func.ST_Transform(envelope, 4326))
+    in_tile = boxed(layer.geom, func.ST_Transform(envelope, 4326))
     where = (layer.active(), in_tile, in_scope(layer.model.path, ctx.principal))
     features = (
         _clusters(layer, envelope, where, z)
         if z < CLUSTER_BELOW_ZOOM
         else _points(layer, envelope, where)
     ).subquery("features")
-    body = (
-        await ctx.session.execute(
-            select(
-                func.ST_AsMVT(literal_column("features.*"), layer.name, TILE_EXTENT, "geom")
-            ).select_from(features)
-        )
-    ).scalar_one()
+    return select(
+        func.ST_AsMVT(literal_column("features.*"), layer.name, TILE_EXTENT, "geom")
+    ).select_from(features)
+
+
+async def tile(ctx: Ctx, layer: Layer, z: int, x: int, y: int) -> bytes:
+    """The layer's MVT tile z/x/y, empty bytes when nothing is there."""
+    body = (await ctx.session.execute(tile_query(ctx, layer, z, x, y))).scalar_one()
     return bytes(body or b"")
 
 

@@ -12,6 +12,7 @@ from api.etag import expected_version, set_etag
 from api.exporting import ExportFormat, export_list
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
 from api.schemas.tags import (
+    ConvertIn,
     RefollowIn,
     StatusChangeOut,
     TagCreate,
@@ -201,6 +202,31 @@ async def refollow_tag(
             expected_version=expected_version(if_match),
         ),
     )
+
+
+@router.post("/tags/{tag_id}/convert", status_code=status.HTTP_201_CREATED, response_model=TagOut)
+async def convert_tag(
+    tag_id: uuid.UUID,
+    body: ConvertIn,
+    response: Response,
+    ctx: Annotated[Ctx, requires(Perm.TAG_WRITE)],
+    if_match: Annotated[str | None, Header()] = None,
+) -> TagOut:
+    """R-KEY-2: convert a community-correction person to a released prisoner by hand. The
+    source tag is unfollowed with the reason; the new followed tag is returned (201)."""
+    out = _one(
+        response,
+        await tags.convert_tag(
+            ctx,
+            tag_id,
+            kind=body.kind,
+            details=body.details,
+            reason=body.reason,
+            expected_version=expected_version(if_match),
+        ),
+    )
+    response.headers["Location"] = f"/api/v1/tags/{out.id}"
+    return out
 
 
 @router.get("/tags/{tag_id}/history", response_model=list[StatusChangeOut])

@@ -48,6 +48,16 @@ class RefollowIn(Input):
     reason: Reason | None = None
 
 
+class ConvertIn(Input):
+    kind: TagKind = Field(description="The kind to convert to (社区矫正 → released_prisoner)")
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="The new kind's fields; see GET /api/v1/tag-kinds"
+    )
+    reason: Reason | None = Field(
+        default=None, description="Why the source is unfollowed; 转为… by default"
+    )
+
+
 class TagOut(Output):
     id: uuid.UUID
     grid_id: uuid.UUID

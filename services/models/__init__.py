@@ -21,6 +21,7 @@ from services.models.places import (
     TeamMember,
     VideoPoint,
 )
+from services.models.positions import WorkerPosition
 from services.models.registry import StatusChange
 from services.models.routing import EventAppeal, OutboxMessage, RoutingRule, StepReminder
 from services.models.supervision import LedgerLine, Supervision
@@ -73,4 +74,5 @@ __all__ = [
     "User",
     "UserRole",
     "VideoPoint",
+    "WorkerPosition",
 ]

@@ -5,21 +5,36 @@ import math
 import uuid
 from typing import Any
 
+import mapbox_vector_tile
 import prcoords
 from httpx import AsyncClient
+from shapely.geometry import Point
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.principal import SYSTEM_SCOPE
 from services.db import set_scope
-from services.models import House, OrgUnit, Person, PersonTag
+from services.map_layers import LAYERS
+from services.models import House, OrgUnit, Person, PersonTag, WorkerPosition
+from tests.api.test_masking_scan import leaks
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth
+from tests.routes import houses as house_factories
+from tests.routes import places as place_factories
+from tests.routes.events import make_event
 
 QUERY = "/api/v1/map/query"
 CENTRE = (75.925, 39.425)  # the middle of grid G1
 METRES_PER_LON_DEGREE = 111_320 * math.cos(math.radians(CENTRE[1]))
 VALID_ID = "653101199001011237"
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The XYZ (web-mercator) tile holding a point."""
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
 
 
 def east_of_centre(metres: float) -> tuple[float, float]:
@@ -269,13 +284,6 @@ async def test_vector_tiles_cluster_and_respect_jurisdiction_r_map_2(
     client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
 ) -> None:
     await populate(session, world)
-
-    def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-        n = 2**z
-        x = int((lon + 180) / 360 * n)
-        y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-        return x, y
-
     for z in (8, 12, 16):
         x, y = tile_of(*CENTRE, z)
         url = f"/api/v1/map/tiles/people/{z}/{x}/{y}.mvt"
@@ -391,3 +399,136 @@ async def test_places_and_components_layers_with_their_filters_r_map_1(
         filters={"places": {"level": "normal"}},
     )
     assert calm.json()["layers"]["places"]["total"] == 0
+
+
+FACILITY = (75.921, 39.421)  # inside grid G1
+
+
+async def populate_every_layer(
+    session: AsyncSession, world: World, clock: MovableClock
+) -> dict[str, Any]:
+    """Records of every map layer in grid G1, with personal data to keep out of tiles."""
+    people = await populate(session, world)
+    point = Point(*FACILITY)
+    await place_factories.make_organisation(session, clock, world.g1, location=point)
+    await place_factories.make_place(session, clock, world.g1, location=point)
+    await place_factories.make_component(session, clock, world.g1, location=point)
+    await place_factories.make_video_point(session, clock, world.g1, location=point)
+    await house_factories.make_address(session, clock, world.g1, location=point)
+    await make_event(session, clock, world, location=point)
+    await set_scope(session, SYSTEM_SCOPE)
+    session.add(
+        WorkerPosition(
+            id=world.worker_g1.id,
+            path=world.g1.path,
+            full_name=world.worker_g1.full_name,
+            location=f"SRID=4326;POINT({FACILITY[0]} {FACILITY[1]})",
+            reported_at=_now(),
+        )
+    )
+    await session.flush()
+    return people
+
+
+async def test_every_layer_has_vector_tiles_in_jurisdiction_without_personal_fields_r_map_2(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """R-MAP-2 per layer: a tile holds the layer's features (points from zoom 14, counted
+    clusters below) for the unit's own users, nothing for a sibling unit's, and never a
+    personal field — only ids and non-sensitive attributes — whoever asks (R-JUR-3)."""
+    people = await populate_every_layer(session, world, clock)
+    secrets = [VALID_ID, "张三丰", place_factories.PRINCIPAL_PHONE]
+    for name, layer in LAYERS.items():
+        lon, lat = CENTRE if name in ("people", "houses") else FACILITY
+        for z in (10, 16):
+            x, y = tile_of(lon, lat, z)
+            url = f"/api/v1/map/tiles/{name}/{z}/{x}/{y}.mvt"
+            own = await client.get(url, headers=auth(world.worker_g1, clock))
+            assert own.status_code == 200, (name, own.text)
+            decoded = mapbox_vector_tile.decode(own.content)
+            features = decoded[name]["features"]
+            assert features, (name, z)
+            allowed = {"count"} if z < 14 else {"id", *(c.key for c in layer.tile_columns)}
+            for feature in features:
+                assert set(feature["properties"]) <= allowed, (name, feature["properties"])
+            for secret in secrets:
+                assert secret.encode() not in own.content, (name, secret)
+            assert leaks(own.content.decode("latin-1")) == []
+            sibling = await client.get(url, headers=auth(world.admin_s2, clock))
+            assert (sibling.status_code, sibling.content) == (200, b""), name
+    # The worker of G1 counts G1's people only; the district all six (one zoom-6 tile holds
+    # every grid: 75.9375° E is a tile edge from zoom 7 up).
+    x, y = tile_of(*CENTRE, 6)
+    mine = mapbox_vector_tile.decode(
+        (
+            await client.get(
+                f"/api/v1/map/tiles/people/6/{x}/{y}.mvt", headers=auth(world.worker_g1, clock)
+            )
+        ).content
+    )
+    district = mapbox_vector_tile.decode(
+        (
+            await client.get(
+                f"/api/v1/map/tiles/people/6/{x}/{y}.mvt", headers=auth(world.admin_d, clock)
+            )
+        ).content
+    )
+
+    def total(tile: dict[str, Any]) -> int:
+        return sum(f["properties"]["count"] for f in tile["people"]["features"])
+
+    assert total(mine) == 4 and total(district) == len(people)
+
+
+async def test_a_grid_worker_range_query_over_every_layer_is_masked_r_map_1_r_jur_3(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """All layers combined in one call, items and GeoJSON: no full ID number or phone."""
+    await populate_every_layer(session, world, clock)
+    r = await run(
+        client,
+        world.worker_g1,
+        clock,
+        layers=list(LAYERS),
+        bbox=[75.8, 39.3, 76.2, 39.7],
+        geojson=True,
+    )
+    assert r.status_code == 200, r.text
+    for name in LAYERS:
+        assert r.json()["layers"][name]["total"] >= 1, name
+    assert leaks(r.text) == []
+    assert "张三丰" not in r.text
+
+
+async def test_events_are_a_layer_filtered_by_category_and_open_state_r_map_1(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """R-MAP-1 names events among the layers: by area, category and open/closed."""
+    near = Point(*FACILITY)
+    dispute = await make_event(session, clock, world, location=near)
+    await make_event(
+        session, clock, world, location=near, category="city_component", subtype="manhole_cover"
+    )
+    await make_event(session, clock, world)  # no location: not on the map
+
+    async def found(**filters: str) -> set[str]:
+        r = await run(
+            client,
+            world.admin_d,
+            clock,
+            layers=["events"],
+            center=list(FACILITY),
+            radius_m=100,
+            filters={"events": filters},
+        )
+        assert r.status_code == 200, r.text
+        return {i["id"] for i in r.json()["layers"]["events"]["items"]}
+
+    assert len(await found()) == 2
+    assert await found(category="dispute") == {str(dispute["id"])}
+    assert len(await found(open="true")) == 2 and await found(open="false") == set()
+    assert await found(state="closed") == set()
+    r = await run(
+        client, world.admin_s2, clock, layers=["events"], center=list(FACILITY), radius_m=100
+    )
+    assert r.json()["layers"]["events"]["total"] == 0

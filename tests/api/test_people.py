@@ -19,6 +19,7 @@ from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.id_numbers import check_char
 from domain.people import DICTIONARIES, ETHNIC_GROUPS, Kind
 from services.db import set_scope
 from services.models import AuditEntry, House, OrgUnit, Person, StatusChange
@@ -115,6 +116,12 @@ async def test_r_pop_1_register_a_person(
         ({"id_number": "653101199005171231"}, "id_number", "id_number_checksum"),
         ({"id_number": resident_id(BORN, region="999999")}, "id_number", "id_number_region"),
         ({"id_number": resident_id(date(2027, 1, 1))}, "id_number", "id_number_birth_date"),
+        # 30 February: a well-formed number with a correct check digit and an impossible date.
+        (
+            {"id_number": "65310119900230001" + check_char("65310119900230001")},
+            "id_number",
+            "id_number_birth_date",
+        ),
         ({"id_number": None}, "id_number", "field_required"),
         ({"birth_date": "1990-05-18"}, "birth_date", "birth_date_mismatch"),
         (
@@ -234,6 +241,62 @@ async def test_r_pop_3_kind_details_are_validated_per_kind(
         r = await client.post(PEOPLE, json=body(world, **over), headers=headers)
         problem = assert_problem(r, 422, "validation_failed")
         assert [e["field"] for e in problem["errors"]] == [field], over
+    assert (await count(session), await count(session, AuditEntry)) == before
+
+
+async def test_r_pop_3_every_common_field_is_kept_and_dictionaries_are_checked(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """R-POP-3 "Common": name, former name, gender, birth date, ethnicity, phone, both
+    addresses, education, occupation, employer, political status, marital status, photo,
+    low-income and away flags — each stored and returned; the dictionary fields refuse
+    terms outside their dictionary."""
+    headers = auth(world.admin_s1, clock)
+    common = {
+        "former_name": "张小三",
+        "gender": "male",
+        "birth_date": "1990-05-17",
+        "ethnicity": "维吾尔族",
+        "education": "大学本科",
+        "occupation": "教师",
+        "employer": "喀什市第一中学",
+        "political_status": "中共党员",
+        "marital_status": "已婚",
+        "photo_url": "https://img.example.cn/p/1.jpg",
+        "low_income": True,
+        "away": True,
+    }
+    male = resident_id(BORN, serial=101)  # an odd sequence number: a man
+    r = await client.post(PEOPLE, json=body(world, id_number=male, **common), headers=headers)
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert {k: out[k] for k in common} == common
+    assert (out["name"], out["phone"]) == ("张三丰", PHONE)
+    assert (out["register_address"], out["current_address"]) == (
+        "新疆喀什市人民路1号",
+        "新疆喀什市解放路2号",
+    )
+    shown = (await client.get(f"{PEOPLE}/{out['id']}", headers=headers)).json()
+    assert {k: shown[k] for k in common} == common
+    r = await client.patch(
+        f"{PEOPLE}/{out['id']}", json={"low_income": False, "away": False}, headers=headers
+    )
+    assert (r.json()["low_income"], r.json()["away"]) == (False, False)
+
+    before = (await count(session), await count(session, AuditEntry))
+    for field, term in (
+        ("education", "博士后"),
+        ("political_status", "无党派"),
+        ("marital_status", "保密"),
+        ("ethnicity", "火星族"),
+    ):
+        problem = assert_problem(
+            await client.post(PEOPLE, json=body(world, **{field: term}), headers=headers),
+            422,
+            "validation_failed",
+        )
+        assert [e["field"] for e in problem["errors"]] == [field]
+        assert DICTIONARIES[field][0] in problem["errors"][0]["message"]
     assert (await count(session), await count(session, AuditEntry)) == before
 
 

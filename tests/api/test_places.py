@@ -20,6 +20,7 @@ from tests.routes.places import (
     PRINCIPAL_PHONE,
     audit_actions,
     count_rows,
+    licence,
     make_address,
     make_organisation,
     make_place,
@@ -82,6 +83,65 @@ async def test_r_place_1_a_place_holds_several_kinds_each_with_its_level(
     lon, lat = out["location"]["coordinates"]
     assert abs(lon - 75.92340) < 1e-4 and abs(lat - 39.42124) < 1e-4
     assert (await audit_actions(session, out["id"]))[0] == "place.create"
+
+
+WORK_SAFETY: dict[str, Any] = {
+    "kind": "work_safety",
+    "level": "severe",
+    "details": {
+        "enterprise_type": "私营企业",
+        "licence_no": licence(4711).lower(),
+        "legal_representative": "阿不都",
+        "industry": "化工",
+        "hazardous_chemicals": True,
+        "hazards": "储罐区未设围堰",
+    },
+}
+OTHER: dict[str, Any] = {
+    "kind": "other",
+    "level": "medium",
+    "details": {"subtype": "加油点", "contact": "马站长"},
+}
+
+
+async def test_r_place_1_every_kind_with_its_own_details_on_one_place(
+    client: AsyncClient, world: World, clock: MovableClock
+) -> None:
+    """All five kinds of R-PLACE-1 — work safety (the seed's enterprise fields), public
+    security, fire safety, school surroundings, other — held by one place, each with its
+    level and details as sent (a licence number normalised to upper case)."""
+    sent = body(world.g1.id, WORK_SAFETY, HOTEL, FIRE, SCHOOL, OTHER)
+    r = await client.post(URL, json=sent, headers=auth(world.admin_s1, clock))
+    assert r.status_code == 201, r.text
+    kinds = {k["kind"]: k for k in r.json()["kinds"]}
+    assert set(kinds) == {kind.value for kind in PlaceKind}
+    every: list[dict[str, Any]] = [WORK_SAFETY, HOTEL, FIRE, SCHOOL, OTHER]
+    for given in every:
+        shown = kinds[given["kind"]]
+        assert shown["level"] == given.get("level", "normal")
+        expected = dict(given["details"])
+        if given is WORK_SAFETY:
+            expected["licence_no"] = expected["licence_no"].upper()
+        # Enterprise kinds also say whether hazardous chemicals are handled (default no).
+        assert shown["details"].items() >= expected.items()
+    assert kinds["public_security"]["details"]["hazardous_chemicals"] is False
+    assert r.json()["colour"] == "red"
+
+
+async def test_r_place_1_an_enterprise_licence_number_must_be_valid(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    before = await count_rows(session, Place)
+    bad = {**WORK_SAFETY, "details": {**WORK_SAFETY["details"], "licence_no": "91653101MA0000000X"}}
+    problem = assert_problem(
+        await client.post(URL, json=body(world.g1.id, bad), headers=auth(world.admin_s1, clock)),
+        422,
+        "validation_failed",
+    )
+    assert [(e["field"], e["message"]) for e in problem["errors"]] == [
+        ("kinds.0.details.licence_no", "营业执照号码须为18位统一社会信用代码或15位注册号")
+    ]
+    assert await count_rows(session, Place) == before
 
 
 async def test_r_place_1_kind_details_are_validated_and_nothing_half_written(

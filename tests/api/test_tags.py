@@ -6,7 +6,7 @@ audit (R-AUD-1), jurisdiction (R-JUR-1), lists and exports (R-EXP-1)."""
 import csv
 import io
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -16,11 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.tags import TagKind
 from services.db import set_scope
+from services.lifecycle import run_lifecycle
 from services.models import AuditEntry, Person, PersonTag, StatusChange
 from tests.conftest import MovableClock
 from tests.domain.test_tags import VALID_DETAILS
-from tests.factories import World, assert_problem, auth, make_user
-from tests.routes.tags import GUARDIAN_PHONE, MENTAL_DETAILS, make_person, make_tag, resident_id
+from tests.factories import World, assert_problem, auth, make_user, system_ctx
+from tests.routes.tags import (
+    CORRECTION_DETAILS,
+    GUARDIAN_PHONE,
+    MENTAL_DETAILS,
+    RELEASED_DETAILS,
+    make_person,
+    make_tag,
+    resident_id,
+)
 
 TAGS = "/api/v1/tags"
 ADULT = date(1980, 6, 1)
@@ -133,6 +142,9 @@ async def test_r_key_1_invalid_details_are_422_and_nothing_is_written(
         (TagKind.KEY_YOUTH, date(2000, 11, 24), False, None),  # 25
         (TagKind.KEY_YOUTH, date(2000, 11, 23), False, "tag_age_out_of_range"),  # 26 today
         (TagKind.CHILDBEARING_WOMAN, date(1990, 1, 1), False, "tag_gender_mismatch"),
+        (TagKind.CHILDBEARING_WOMAN, date(2011, 11, 24), True, "tag_age_out_of_range"),  # 14
+        (TagKind.CHILDBEARING_WOMAN, date(2011, 11, 23), True, None),  # 15 today
+        (TagKind.CHILDBEARING_WOMAN, date(1976, 11, 24), True, None),  # 49
         (TagKind.CHILDBEARING_WOMAN, date(1976, 11, 23), True, "tag_age_out_of_range"),  # 50
         (TagKind.ELDERLY, date(1966, 11, 24), False, "tag_age_out_of_range"),  # 59
         (TagKind.ELDERLY, date(1966, 11, 23), False, None),  # 60 today
@@ -454,6 +466,119 @@ async def test_unfollow_refollow_with_reason_history_and_uniqueness(
         "person_tag.create",
         "person_tag.unfollowed",
         "person_tag.followed",
+    ]
+
+
+async def test_r_key_2_a_correction_person_is_converted_by_hand_to_a_released_prisoner(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """R-KEY-2 "(and may be converted by hand to a released prisoner)": the correction tag
+    is unfollowed (once, with its reason), a released-prisoner tag follows for the same
+    person and ID, both audited; other conversions and bad details write nothing."""
+    headers = auth(world.admin_s1, clock)
+    person = await make_person(session, world.g1)
+    assert person.id_number is not None
+    correction = await make_tag(
+        session,
+        clock,
+        world.g1,
+        kind=TagKind.COMMUNITY_CORRECTION,
+        details=CORRECTION_DETAILS,
+        id_number=person.id_number,
+    )
+    url = f"{TAGS}/{correction['id']}/convert"
+    sent = {"kind": "released_prisoner", "details": RELEASED_DETAILS}
+    before = await counts(session)
+    bad: list[tuple[dict[str, Any], int, str, str]] = [
+        ({**sent, "kind": "elderly"}, 422, "tag_conversion_not_allowed", "kind"),
+        ({**sent, "details": {"release_date": "2026-11-20"}}, 422, "tag_details_invalid", ""),
+        ({**sent, "reason": ""}, 422, "validation_failed", "reason"),
+    ]
+    for body, status, code, field in bad:
+        problem = assert_problem(await client.post(url, json=body, headers=headers), status, code)
+        if field:
+            assert field in [e["field"] for e in problem["errors"]]
+    problem = assert_problem(
+        await client.post(url, json=sent, headers={**headers, "If-Match": '"9"'}),
+        412,
+        "precondition_failed",
+    )
+    drug = await make_tag(
+        session, clock, world.g1, kind=TagKind.DRUG_USER, details=VALID_DETAILS[TagKind.DRUG_USER]
+    )
+    before = await counts(session)
+    problem = assert_problem(
+        await client.post(f"{TAGS}/{drug['id']}/convert", json=sent, headers=headers),
+        422,
+        "tag_conversion_not_allowed",
+    )
+    assert problem["detail"] == "「吸毒人员」不能转为「刑释人员」"
+    assert await counts(session) == before
+    assert (await client.get(f"{TAGS}/{correction['id']}", headers=headers)).json()[
+        "status"
+    ] == "followed"
+
+    r = await client.post(url, json=sent, headers={**headers, "If-Match": '"1"'})
+    assert r.status_code == 201, r.text
+    released = r.json()
+    assert r.headers["location"] == f"{TAGS}/{released['id']}"
+    assert (released["kind"], released["status"], released["person_id"]) == (
+        "released_prisoner",
+        "followed",
+        str(person.id),
+    )
+    assert (released["id_number"], released["name"]) == (person.id_number, correction["name"])
+    assert released["details"]["release_date"] == "2026-11-20"
+    source = (await client.get(f"{TAGS}/{correction['id']}", headers=headers)).json()
+    assert (source["status"], source["status_reason"]) == ("unfollowed", "转为刑释人员")
+    assert [a for a in await actions(session, correction["id"]) if a != "pii.read"] == [
+        "person_tag.create",
+        "person_tag.unfollowed",
+        "person_tag.convert",
+    ]
+    await set_scope(session, "*")
+    entry = (
+        await session.execute(
+            select(AuditEntry).where(
+                AuditEntry.target_id == str(correction["id"]),
+                AuditEntry.action == "person_tag.convert",
+            )
+        )
+    ).scalar_one()
+    assert entry.after == {"kind": "released_prisoner", "converted_to": released["id"]}
+    # Converted once: a second conversion meets the followed released-prisoner tag.
+    assert_problem(
+        await client.post(url, json=sent, headers=headers), 409, "duplicate_active_record"
+    )
+
+
+async def test_r_key_2_a_correction_unfollowed_by_the_daily_run_keeps_its_reason_on_conversion(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """The usual path: the period ended, the worker unfollowed the tag; converting it later
+    leaves that unfollow (and its reason) as it is."""
+    clock.current = datetime(2025, 6, 1, 2, tzinfo=UTC)
+    ended = {**CORRECTION_DETAILS, "end_date": "2026-06-30"}
+    correction = await make_tag(
+        session, clock, world.g1, kind=TagKind.COMMUNITY_CORRECTION, details=ended
+    )
+    clock.current = datetime(2026, 11, 23, 2, tzinfo=UTC)
+    assert (await run_lifecycle(await system_ctx(session, clock), date(2026, 11, 23)))[
+        "correction_unfollowed"
+    ] == 1
+    headers = auth(world.admin_s1, clock)
+    r = await client.post(
+        f"{TAGS}/{correction['id']}/convert",
+        json={
+            "kind": "released_prisoner",
+            "details": {**RELEASED_DETAILS, "release_date": "2026-06-30"},
+        },
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    history = (await client.get(f"{TAGS}/{correction['id']}/history", headers=headers)).json()
+    assert [(h["to_status"], h["reason"]) for h in history] == [
+        ("unfollowed", "社区矫正期满，自动取消关注")
     ]
 
 

@@ -14,9 +14,12 @@ from domain.id_numbers import Gender
 from domain.masking import Mask
 from domain.tags import (
     DETAIL_MASKS,
+    DISABILITY_TYPES,
+    ENTITLED_TYPES,
     EXPIRY_BY_KIND,
     EXPIRY_RULES,
     KINDS,
+    YOUTH_TYPES,
     Holder,
     TagKind,
     age_on,
@@ -36,8 +39,9 @@ VALID_DETAILS: dict[TagKind, dict[str, Any]] = {
         "release_date": "2024-03-01",
         "original_crime": "盗窃罪",
         "sentence": "有期徒刑三年",
+        "helpers": ["司法所李所长", "社区王书记"],
     },
-    TagKind.RELEASED_REEDUCATION: {"release_date": "2025-01-01"},
+    TagKind.RELEASED_REEDUCATION: {"release_date": "2025-01-01", "helpers": []},
     TagKind.COMMUNITY_CORRECTION: {
         "correction_type": "缓刑",
         "start_date": "2025-01-01",
@@ -73,7 +77,7 @@ VALID_DETAILS: dict[TagKind, dict[str, Any]] = {
         "certificate_no": "WH-2024-001",
         "employer": "某化工厂",
     },
-    TagKind.NEEDS_HELP: {},
+    TagKind.NEEDS_HELP: {"difficulty_type": "因病致贫", "low_income": True},
     TagKind.VAGRANT: {},
     TagKind.KEY_OTHER: {"reason": "其他需关注情形"},
     TagKind.CHILDBEARING_WOMAN: {},
@@ -136,6 +140,26 @@ CORRECTION, MENTAL = TagKind.COMMUNITY_CORRECTION, TagKind.MENTAL_PATIENT
         (MENTAL, _with(MENTAL, risk_level=6), "details.risk_level", "field_invalid"),
         (MENTAL, _with(MENTAL, guardian_phone="12345"), "details.guardian_phone", "field_invalid"),
         (TagKind.DISABLED, _with(TagKind.DISABLED, grade=5), "details.grade", "field_invalid"),
+        (TagKind.DISABLED, _with(TagKind.DISABLED, grade=0), "details.grade", "field_invalid"),
+        (
+            TagKind.DISABLED,
+            _with(TagKind.DISABLED, disability_type="残疾"),
+            "details.disability_type",
+            "field_invalid",
+        ),
+        (
+            TagKind.ENTITLED_GROUP,
+            {"entitled_type": "公务员"},
+            "details.entitled_type",
+            "field_invalid",
+        ),
+        (
+            TagKind.KEY_YOUTH,
+            _with(TagKind.KEY_YOUTH, youth_type="好学生"),
+            "details.youth_type",
+            "field_invalid",
+        ),
+        (TagKind.NEEDS_HELP, {"low_income": True}, "details.difficulty_type", "field_required"),
         (TagKind.KEY_OTHER, {"reason": ""}, "details.reason", "field_invalid"),
         (
             TagKind.NEEDY,
@@ -152,6 +176,41 @@ def test_r_key_1_invalid_details_name_the_field(
         parse_details(kind, details)
     assert caught.value.code == "tag_details_invalid"
     assert (field, code) in [(e.field, e.code) for e in caught.value.errors]
+
+
+@pytest.mark.parametrize("grade", [1, 2, 3, 4])
+def test_r_care_1_disability_grades_one_to_four(grade: int) -> None:
+    assert parse_details(TagKind.DISABLED, _with(TagKind.DISABLED, grade=grade))["grade"] == grade
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "terms"),
+    [
+        (TagKind.DISABLED, "disability_type", DISABILITY_TYPES),
+        (TagKind.ENTITLED_GROUP, "entitled_type", ENTITLED_TYPES),
+        (TagKind.KEY_YOUTH, "youth_type", YOUTH_TYPES),
+    ],
+)
+def test_r_key_1_r_care_1_typed_fields_take_every_term_of_their_dictionary(
+    kind: TagKind, field: str, terms: tuple[str, ...]
+) -> None:
+    """Disability by GB/T 26341 category, entitled groups by the military-benefits
+    regulation, key youth by the seeds' types; each term is accepted, and the catalogue
+    publishes them (the web console's choices)."""
+    for term in terms:
+        assert parse_details(kind, _with(kind, **{field: term}))[field] == term
+    schema = KINDS[kind].details.model_json_schema()["properties"][field]
+    assert tuple(schema["enum"]) == terms
+
+
+def test_r_key_1_people_needing_help_keep_difficulty_and_low_income() -> None:
+    """Seed 000 §7.1.1.5 (7): 需要救助人员 — 是否低保户以及困难原因."""
+    assert KINDS[TagKind.NEEDS_HELP].details.model_fields.keys() == {
+        "difficulty_type",
+        "low_income",
+    }
+    parsed = parse_details(TagKind.NEEDS_HELP, {"difficulty_type": "因残致困"})
+    assert parsed == {"difficulty_type": "因残致困", "low_income": False}
 
 
 def test_r_jur_3_sensitive_details_are_marked_for_masking() -> None:

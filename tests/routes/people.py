@@ -17,6 +17,8 @@ from tests.factories import World, system_ctx
 from tests.routes import Call, ListEntry, Setup
 
 GROUP_PATHS = {households.HOUSEHOLDS: "households", households.FAMILIES: "families"}
+# Every person made here has a phone, so the masking sweep has one to look for (R-JUR-3).
+PERSON_PHONE = "13987650001"
 _serials = itertools.count(1)
 
 
@@ -40,7 +42,11 @@ async def make_person(
 ) -> dict[str, Any]:
     """A person registered through the service as the system (unmasked result)."""
     ctx = await system_ctx(session, clock)
-    defaults: dict[str, Any] = {"name": "王小明", "no_house_reason": "借住亲友家"}
+    defaults: dict[str, Any] = {
+        "name": "王小明",
+        "phone": PERSON_PHONE,
+        "no_house_reason": "借住亲友家",
+    }
     if kind == Kind.OVERSEAS:
         defaults["details"] = {
             "nationality": "PAK",

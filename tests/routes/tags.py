@@ -131,6 +131,29 @@ async def _refollow(session: AsyncSession, world: World, clock: Clock) -> Call:
     return Call(f"/api/v1/tags/{tag['id']}/refollow", {"reason": "已迁回"})
 
 
+CORRECTION_DETAILS: dict[str, Any] = {
+    "correction_type": "缓刑",
+    "start_date": "2024-01-01",
+    "end_date": "2027-06-30",
+    "original_sentence": "有期徒刑二年缓刑三年",
+}
+RELEASED_DETAILS: dict[str, Any] = {
+    "release_date": "2026-11-20",
+    "original_crime": "盗窃罪",
+    "sentence": "有期徒刑二年",
+}
+
+
+async def _convert(session: AsyncSession, world: World, clock: Clock) -> Call:
+    tag = await make_tag(
+        session, clock, world.g1, kind=TagKind.COMMUNITY_CORRECTION, details=CORRECTION_DETAILS
+    )
+    return Call(
+        f"/api/v1/tags/{tag['id']}/convert",
+        {"kind": "released_prisoner", "details": RELEASED_DETAILS},
+    )
+
+
 async def _person_tags(session: AsyncSession, world: World, clock: Clock) -> Call:
     person = await make_person(session, world.g1)
     assert person.id_number is not None
@@ -153,6 +176,7 @@ SCOPED: dict[tuple[str, str], Setup] = {
     ("PATCH", "/api/v1/tags/{tag_id}"): _patch,
     ("POST", "/api/v1/tags/{tag_id}/unfollow"): _unfollow,
     ("POST", "/api/v1/tags/{tag_id}/refollow"): _refollow,
+    ("POST", "/api/v1/tags/{tag_id}/convert"): _convert,
     ("GET", "/api/v1/tags/{tag_id}/history"): _history,
     ("GET", "/api/v1/people/{person_id}/tags"): _person_tags,
 }
