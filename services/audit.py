@@ -45,6 +45,13 @@ async def record(
     )
 
 
+async def take_turn(ctx: Ctx) -> None:
+    """Queue behind every other audited writer now rather than at the first audit entry: the
+    chain's lock (migration 0001) is held to commit, so whatever the caller numbers after
+    this (the workflow history's serial) is numbered in commit order."""
+    await ctx.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('audit_log_chain'))"))
+
+
 @dataclass(frozen=True)
 class ChainReport:
     intact: bool

@@ -232,7 +232,9 @@ async def record_action(
     to_state: str,
     payload: dict[str, Any],
 ) -> None:
-    """One history row (R-WF-5) and one audit entry (R-AUD-1) per action."""
+    """One history row (R-WF-5) and one audit entry (R-AUD-1) per action. The row's serial
+    follows commit order (`audit.take_turn`), which the change feed relies on."""
+    await audit.take_turn(ctx)
     ctx.session.add(
         EventAction(
             event_id=event.id,

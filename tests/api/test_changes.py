@@ -2,6 +2,7 @@
 the same cursor while nothing happens — and never a skipped change, even when a transaction
 that started first commits last (real commits on separate connections)."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -94,12 +95,13 @@ async def test_r_api_3_a_late_commit_is_not_skipped(
 ) -> None:
     slow_event = await report(real_client, territory, "慢事务")
     start = (await pull(real_client, territory, None))["next_cursor"]
-    # A transaction that takes its history row (and serial) first, and commits last. (Raw SQL:
-    # through the service it would also take the audit chain's lock and hold up the other.)
+    # A transaction that numbers its history row first and commits last, writing as the
+    # service does: its turn at the audit chain first (services.audit.take_turn).
     conn = await asyncpg.connect(SUPERUSER_DSN)
     try:
         slow = conn.transaction()
         await slow.start()
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('audit_log_chain'))")
         await conn.execute(
             """INSERT INTO event_actions (id, event_id, step_id, path, action, from_state,
                                           to_state, payload, at)
@@ -107,15 +109,15 @@ async def test_r_api_3_a_late_commit_is_not_skipped(
                       '{}', now() FROM events WHERE id = $1""",
             uuid.UUID(slow_event["id"]),
         )
-        # Meanwhile another change is committed.
-        quick = await report(real_client, territory, "快事务")
-        meanwhile = await pull(real_client, territory, start)
-        # The quick one must wait: handing it out now would let the slow one slip behind.
-        assert meanwhile["items"] == []
+        # Meanwhile another report: it waits for its turn instead of numbering past us.
+        quick_task = asyncio.create_task(report(real_client, territory, "快事务"))
+        done, _ = await asyncio.wait({quick_task}, timeout=0.5)
+        assert not done
+        assert (await pull(real_client, territory, start))["items"] == []
         await slow.commit()
     finally:
         await conn.close()
-    # Both committed: both come, the slow one first, as the feed promises.
+    quick = await quick_task
     after = await pull(real_client, territory, start)
     assert [(c["service_no"], c["action"]) for c in after["items"]] == [
         (slow_event["service_no"], "expedite"),
