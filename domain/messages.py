@@ -321,6 +321,79 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "请先变更户主，再移出原户主",
         "Change the head before removing the current one",
     ),
+    # attachments (R-EVT-1, R-MOB-1) and duplicates (R-EVT-3)
+    "too_large": ("请求内容过大", "The request is too large"),
+    "attachment_too_large": (
+        "文件超过大小限制（{limit_mb} MB）",
+        "The file exceeds the size limit ({limit_mb} MB)",
+    ),
+    "attachment_type_unsupported": (
+        "不支持的文件类型（{type}），仅接受照片、音频、视频和 PDF 文档",
+        "Unsupported file type ({type}); photos, audio, video and PDF documents are accepted",
+    ),
+    "attachment_type_mismatch": (
+        "文件内容为 {detected}，与声明的类型 {declared} 不符",
+        "The content is {detected}, not the declared {declared}",
+    ),
+    "attachment_image_invalid": (
+        "图片无法解码或像素过多",
+        "The image cannot be decoded or has too many pixels",
+    ),
+    "attachment_not_found": ("附件不存在", "Attachment not found"),
+    "attachment_not_yours": (
+        "只有上传者或督办人员可以删除附件",
+        "Only the uploader or a supervisor may delete the attachment",
+    ),
+    "attachment_uploads_invalid": (
+        "附件须为本人已完成且尚未使用的上传",
+        "Attachments must be your own finished, unused uploads",
+    ),
+    "upload_not_found": ("上传任务不存在", "Upload not found"),
+    "upload_sha256_invalid": (
+        "SHA-256 须为 64 位十六进制字符",
+        "The SHA-256 must be 64 hexadecimal characters",
+    ),
+    "upload_range_invalid": (
+        "Content-Range 须为 bytes 起-止/总长，且与上传总长一致",
+        "Content-Range must be bytes START-END/TOTAL matching the upload's size",
+    ),
+    "upload_chunk_too_large": (
+        "分片超过大小限制（{limit_mb} MB）",
+        "The chunk exceeds the size limit ({limit_mb} MB)",
+    ),
+    "upload_chunk_incomplete": (
+        "分片内容长度与 Content-Range 不符，请从当前偏移量重传",
+        "The chunk's length disagrees with Content-Range; resend from the current offset",
+    ),
+    "upload_offset_mismatch": (
+        "分片须从偏移量 {offset} 开始续传",
+        "The chunk must start at offset {offset}",
+    ),
+    "upload_not_receiving": (
+        "该上传已完成，不再接收分片",
+        "The upload is finished and takes no more chunks",
+    ),
+    "upload_incomplete": (
+        "上传尚未完成：已接收 {received} / {size} 字节",
+        "The upload is incomplete: {received} of {size} bytes received",
+    ),
+    "upload_checksum_mismatch": (
+        "文件校验和与声明的 SHA-256 不符，请重新上传",
+        "The file's checksum differs from the declared SHA-256; upload it again",
+    ),
+    "duplicate_original_not_found": (
+        "原事件不存在或不在管辖范围内",
+        "The original event does not exist or is outside your jurisdiction",
+    ),
+    "duplicate_of_itself": ("事件不能标记为自身的重复", "An event cannot duplicate itself"),
+    "duplicate_of_duplicate": (
+        "原事件本身已是重复事件，请关联其原事件",
+        "The original is itself a duplicate; link to its original instead",
+    ),
+    "duplicate_has_duplicates": (
+        "已有其他事件关联到本事件，不能再标记为重复",
+        "Other events are linked to this one; it cannot become a duplicate",
+    ),
     # events (R-EVT-1, R-WF-1)
     "event_not_found": ("事件不存在", "Event not found"),
     "event_subtype_unknown": (

@@ -43,6 +43,7 @@ class Perm(StrEnum):
     ROUTING_WRITE = "routing:write"
     HOTLINE_WRITE = "hotline:write"
     POSITION_REPORT = "position:report"
+    ATTACHMENT_UPLOAD = "attachment:upload"
 
 
 class Role(StrEnum):
@@ -85,7 +86,7 @@ _WRITE_REGISTRIES = {
     Perm.PLACE_WRITE,
     Perm.TEAM_WRITE,
 }
-_EVENTS = {Perm.EVENT_READ, Perm.EVENT_REPORT, Perm.EVENT_HANDLE}
+_EVENTS = {Perm.EVENT_READ, Perm.EVENT_REPORT, Perm.EVENT_HANDLE, Perm.ATTACHMENT_UPLOAD}
 _OPERATIONAL = (
     _READ_ORG
     | _READ_REGISTRIES
@@ -124,7 +125,8 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     ),
     # R-JUR-2: departments see the events dispatched to them, never the whole registry.
     Role.DEPARTMENT_HANDLER: frozenset(
-        _READ_ORG | {Perm.NOTIFICATION_READ, Perm.EVENT_READ, Perm.EVENT_HANDLE}
+        _READ_ORG
+        | {Perm.NOTIFICATION_READ, Perm.EVENT_READ, Perm.EVENT_HANDLE, Perm.ATTACHMENT_UPLOAD}
     ),
     Role.LEADER: frozenset(
         _READ_ORG
@@ -182,4 +184,5 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.ROUTING_WRITE: "维护事件自动分流规则",
     Perm.HOTLINE_WRITE: "热线登记与回访",
     Perm.POSITION_REPORT: "上报本人当前位置（移动端）",
+    Perm.ATTACHMENT_UPLOAD: "上传事件附件（照片、音频、视频、文档）",
 }

@@ -3,6 +3,7 @@
 from api.routers import (
     addresses,
     assessment,
+    attachments,
     audit,
     auth,
     calendar,
@@ -59,6 +60,8 @@ ROUTERS = [
     calendar.router,
     events.router,
     events.dictionary_router,
+    attachments.uploads_router,
+    attachments.router,
     routing_rules.router,
     hotline.router,
     public.router,

@@ -1,5 +1,6 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
+from services.models.attachments import EventAttachment, Upload
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
 from services.models.base import Base
@@ -38,6 +39,7 @@ __all__ = [
     "Event",
     "EventAction",
     "EventAppeal",
+    "EventAttachment",
     "EventStep",
     "Family",
     "FamilyMember",
@@ -71,6 +73,7 @@ __all__ = [
     "SystemSetting",
     "Team",
     "TeamMember",
+    "Upload",
     "User",
     "UserRole",
     "VideoPoint",
