@@ -18,6 +18,7 @@ from api.routers import (
     jurisdiction_info,
     map,
     notifications,
+    open311,
     org_units,
     organisations,
     people,
@@ -64,4 +65,5 @@ ROUTERS = [
     public.router,
     changes.router,
     assessment.router,
+    open311.router,
 ]

@@ -8,6 +8,7 @@ from services.models.citizens import CitizenSubmission, HotlineCall, HotlineCall
 from services.models.events import Event, EventAction, EventStep
 from services.models.houses import Address, House, Rental
 from services.models.idempotency import IdempotencyRecord
+from services.models.open311 import Open311Request
 from services.models.org import Department, OrgUnit, OrgUnitVersion
 from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
 from services.models.places import (
@@ -50,6 +51,7 @@ __all__ = [
     "JurisdictionProfile",
     "LedgerLine",
     "Notification",
+    "Open311Request",
     "OrgUnit",
     "OrgUnitVersion",
     "Organisation",
