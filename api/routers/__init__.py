@@ -2,6 +2,7 @@
 
 from api.routers import (
     addresses,
+    api_keys,
     assessment,
     audit,
     auth,
@@ -64,4 +65,5 @@ ROUTERS = [
     public.router,
     changes.router,
     assessment.router,
+    api_keys.router,
 ]
