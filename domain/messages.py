@@ -490,6 +490,41 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "联系上来电人时须填写满意度，未联系上时不填",
         "Give the caller's satisfaction exactly when they were reached",
     ),
+    # API keys (R-API-1) and webhooks (R-API-3)
+    "api_key_missing": ("缺少接口密钥", "The API key is missing"),
+    "api_key_invalid": ("接口密钥无效", "The API key is invalid"),
+    "api_key_expired": ("接口密钥已过期", "The API key has expired"),
+    "api_key_revoked": ("接口密钥已吊销", "The API key has been revoked"),
+    "api_key_not_found": ("接口密钥不存在", "No such API key"),
+    "api_key_inactive": ("接口密钥已过期或已吊销", "The API key is expired or revoked"),
+    "operation_unknown": ("未知操作权限：{operation}", "Unknown operation: {operation}"),
+    "operation_not_grantable": (
+        "不能授予接口密钥该操作权限：{operation}",
+        "The operation cannot be granted to a key: {operation}",
+    ),
+    "operations_required": ("至少授予一项操作权限", "Grant at least one operation"),
+    "expiry_in_past": ("有效期必须晚于当前时间", "The expiry must lie in the future"),
+    "expiry_too_far": ("有效期最长两年", "A key lives two years at most"),
+    "overlap_invalid": (
+        "新旧密钥并存时间须在 0 至 7 天之间",
+        "The overlap must lie between 0 and 7 days",
+    ),
+    "webhook_invalid": ("事件推送订阅内容有误", "The webhook subscription is invalid"),
+    "webhook_not_found": ("事件推送订阅不存在", "No such webhook subscription"),
+    "webhook_url_invalid": (
+        "推送地址须为 http(s) 地址且不含用户名密码",
+        "The target must be an http(s) URL without credentials",
+    ),
+    "webhook_url_forbidden": (
+        "推送地址指向内网、本机或保留地址，已拒绝",
+        "The target resolves to a loopback, private, link-local or reserved address",
+    ),
+    "webhook_url_unresolved": ("推送地址的主机名无法解析", "The target's host does not resolve"),
+    "webhook_action_unknown": ("未知事件动作：{action}", "Unknown event action: {action}"),
+    "webhook_key_cannot_read_events": (
+        "该接口密钥没有查看事件的权限，无法订阅事件推送",
+        "The key may not read events, so it cannot subscribe to their changes",
+    ),
 }
 
 

@@ -43,6 +43,7 @@ class Perm(StrEnum):
     ROUTING_WRITE = "routing:write"
     HOTLINE_WRITE = "hotline:write"
     POSITION_REPORT = "position:report"
+    API_KEY_MANAGE = "api_key:manage"
 
 
 class Role(StrEnum):
@@ -182,4 +183,5 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.ROUTING_WRITE: "维护事件自动分流规则",
     Perm.HOTLINE_WRITE: "热线登记与回访",
     Perm.POSITION_REPORT: "上报本人当前位置（移动端）",
+    Perm.API_KEY_MANAGE: "管理第三方接口密钥与事件推送订阅",
 }

@@ -2,6 +2,7 @@
 
 from api.routers import (
     addresses,
+    api_keys,
     assessment,
     audit,
     auth,
@@ -65,5 +66,6 @@ ROUTERS = [
     public.router,
     changes.router,
     assessment.router,
+    api_keys.router,
     open311.router,
 ]

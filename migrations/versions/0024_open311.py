@@ -7,13 +7,13 @@ service and the API key that filed it — lives beside the event, filed under it
 time filters get their indexes.
 
 Revision ID: 0024
-Revises: 0012
+Revises: 0023
 """
 
 from alembic import op
 
 revision = "0024"
-down_revision = "0012"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
+from services.models.api_keys import ApiKey, ApiKeySecret, WebhookAttempt, WebhookSubscription
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
 from services.models.base import Base
@@ -30,6 +31,8 @@ from services.models.tags import Notification, PersonTag, SystemSetting
 
 __all__ = [
     "Address",
+    "ApiKey",
+    "ApiKeySecret",
     "AuditEntry",
     "Base",
     "CalendarDay",
@@ -76,5 +79,7 @@ __all__ = [
     "User",
     "UserRole",
     "VideoPoint",
+    "WebhookAttempt",
+    "WebhookSubscription",
     "WorkerPosition",
 ]
