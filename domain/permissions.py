@@ -44,6 +44,7 @@ class Perm(StrEnum):
     HOTLINE_WRITE = "hotline:write"
     POSITION_REPORT = "position:report"
     ATTACHMENT_UPLOAD = "attachment:upload"
+    API_KEY_MANAGE = "api_key:manage"
 
 
 class Role(StrEnum):
@@ -185,4 +186,5 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.HOTLINE_WRITE: "热线登记与回访",
     Perm.POSITION_REPORT: "上报本人当前位置（移动端）",
     Perm.ATTACHMENT_UPLOAD: "上传事件附件（照片、音频、视频、文档）",
+    Perm.API_KEY_MANAGE: "管理第三方接口密钥与事件推送订阅",
 }

@@ -30,7 +30,7 @@ async def record(
     await ctx.session.execute(
         insert(AuditEntry).values(
             at=ctx.now(),
-            actor_id=principal.user_id,
+            actor_id=principal.user_id or principal.api_key_id,
             actor_name=principal.username,
             actor_unit_id=principal.unit_id or principal.department_id,
             unit_path=unit_path,

@@ -2,6 +2,7 @@
 
 from api.routers import (
     addresses,
+    api_keys,
     assessment,
     attachments,
     audit,
@@ -19,6 +20,7 @@ from api.routers import (
     jurisdiction_info,
     map,
     notifications,
+    open311,
     org_units,
     organisations,
     people,
@@ -67,4 +69,6 @@ ROUTERS = [
     public.router,
     changes.router,
     assessment.router,
+    api_keys.router,
+    open311.router,
 ]

@@ -1,6 +1,7 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
 from services.models.attachments import EventAttachment, Upload
+from services.models.api_keys import ApiKey, ApiKeySecret, WebhookAttempt, WebhookSubscription
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
 from services.models.base import Base
@@ -9,6 +10,7 @@ from services.models.citizens import CitizenSubmission, HotlineCall, HotlineCall
 from services.models.events import Event, EventAction, EventStep
 from services.models.houses import Address, House, Rental
 from services.models.idempotency import IdempotencyRecord
+from services.models.open311 import Open311Request
 from services.models.org import Department, OrgUnit, OrgUnitVersion
 from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
 from services.models.places import (
@@ -30,6 +32,8 @@ from services.models.tags import Notification, PersonTag, SystemSetting
 
 __all__ = [
     "Address",
+    "ApiKey",
+    "ApiKeySecret",
     "AuditEntry",
     "Base",
     "CalendarDay",
@@ -52,6 +56,7 @@ __all__ = [
     "JurisdictionProfile",
     "LedgerLine",
     "Notification",
+    "Open311Request",
     "OrgUnit",
     "OrgUnitVersion",
     "Organisation",
@@ -77,5 +82,7 @@ __all__ = [
     "User",
     "UserRole",
     "VideoPoint",
+    "WebhookAttempt",
+    "WebhookSubscription",
     "WorkerPosition",
 ]
