@@ -17,6 +17,7 @@ from api.routers import (
     houses,
     jurisdiction_info,
     map,
+    mobile,
     notifications,
     org_units,
     organisations,
@@ -64,4 +65,6 @@ ROUTERS = [
     public.router,
     changes.router,
     assessment.router,
+    mobile.router,
+    mobile.handbook_router,
 ]

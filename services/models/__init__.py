@@ -5,7 +5,9 @@ from services.models.auth import Permission, RefreshToken, Role, RolePermission,
 from services.models.base import Base
 from services.models.calendar import CalendarDay
 from services.models.citizens import CitizenSubmission, HotlineCall, HotlineCaller
+from services.models.daily import LedgerEntry, PeriodicReport
 from services.models.events import Event, EventAction, EventStep
+from services.models.field_work import CheckIn, Handbook, SyncOperation, TrackPoint, VisitLog
 from services.models.houses import Address, House, Rental
 from services.models.idempotency import IdempotencyRecord
 from services.models.org import Department, OrgUnit, OrgUnitVersion
@@ -32,6 +34,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalendarDay",
+    "CheckIn",
     "CitizenSubmission",
     "Component",
     "Department",
@@ -41,6 +44,7 @@ __all__ = [
     "EventStep",
     "Family",
     "FamilyMember",
+    "Handbook",
     "HotlineCall",
     "HotlineCaller",
     "House",
@@ -48,12 +52,14 @@ __all__ = [
     "HouseholdMember",
     "IdempotencyRecord",
     "JurisdictionProfile",
+    "LedgerEntry",
     "LedgerLine",
     "Notification",
     "OrgUnit",
     "OrgUnitVersion",
     "Organisation",
     "OutboxMessage",
+    "PeriodicReport",
     "Permission",
     "Person",
     "PersonTag",
@@ -68,11 +74,14 @@ __all__ = [
     "StatusChange",
     "StepReminder",
     "Supervision",
+    "SyncOperation",
     "SystemSetting",
     "Team",
     "TeamMember",
+    "TrackPoint",
     "User",
     "UserRole",
     "VideoPoint",
+    "VisitLog",
     "WorkerPosition",
 ]
