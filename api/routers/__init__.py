@@ -27,6 +27,7 @@ from api.routers import (
     public,
     routing_rules,
     settings,
+    sync,
     tags,
     teams,
     users,
@@ -67,4 +68,5 @@ ROUTERS = [
     assessment.router,
     mobile.router,
     mobile.handbook_router,
+    sync.router,
 ]

@@ -116,6 +116,8 @@ UNSCOPED = {
     ("GET", "/api/v1/mobile/check-ins"),
     ("POST", "/api/v1/mobile/tracks"),
     ("GET", "/api/v1/mobile/history"),
+    # Each operation goes through its own use case, scoped like its route (test_sync.py).
+    ("POST", "/api/v1/sync"),
     # Lists filtered by jurisdiction (LISTS below).
     ("GET", "/api/v1/mobile/visits"),
     ("GET", "/api/v1/handbooks"),
