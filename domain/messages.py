@@ -598,6 +598,43 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该接口密钥没有查看事件的权限，无法订阅事件推送",
         "The key may not read events, so it cannot subscribe to their changes",
     ),
+    # field work, offline sync (R-MOB-1, R-MOB-2)
+    "user_not_found": ("用户不存在", "User not found"),
+    "visit_not_found": ("民情日记不存在", "Visit log entry not found"),
+    "visit_link_invalid": (
+        "关联的人员或房屋须属于该网格",
+        "The linked person or house must belong to the visit's grid",
+    ),
+    "check_in_open": ("已有未签退的打卡，请先签退", "A check-in is still open; check out first"),
+    "no_open_check_in": ("当前没有未签退的打卡", "No check-in is open"),
+    "handbook_not_found": ("工作手册不存在", "Handbook not found"),
+    "sync_operation_unknown": ("不支持的同步操作类型", "Unknown sync operation type"),
+    "sync_target_required": ("该操作须指明目标记录", "This operation needs a target_id"),
+    "sync_duplicate_op": (
+        "同一批次中操作编号重复",
+        "An operation id appears twice in the batch",
+    ),
+    # daily work (R-DAY-1, R-DAY-2)
+    "period_invalid": (
+        "报表期间格式错误（月：2026-11，季：2026-Q4，年：2026）",
+        "Malformed period (month 2026-11, quarter 2026-Q4, year 2026)",
+    ),
+    "period_not_over": ("该期间尚未结束，不能填报", "The period is not over yet"),
+    "report_level_invalid": (
+        "报表由社区填报，街道、区县为下级汇总",
+        "Reports are filed by communities; streets and districts get the roll-up",
+    ),
+    "report_already_filed": ("本期报表已填报", "This period's report was already filed"),
+    "report_not_found": ("报表不存在", "Report not found"),
+    "figures_invalid": ("报表数字有误：{detail}", "Invalid figures: {detail}"),
+    "amend_needs_superior": (
+        "只有上级单位可以修正下级报表",
+        "Only a superior unit may amend a subordinate's report",
+    ),
+    "ledger_entry_not_found": ("台账记录不存在", "Ledger entry not found"),
+    "ledger_subtype_invalid": ("台账类型与子类不符", "The sub-type does not fit the ledger kind"),
+    "ledger_year_mismatch": ("日期须在台账年度内", "The date must lie in the ledger's year"),
+    "ledger_doc_no_required": ("文件台账须填写文号", "A document entry needs its number"),
 }
 
 

@@ -137,9 +137,12 @@ async def list_entries(
     target_type: str | None,
     target_id: str | None,
     action: str | None,
+    actor_id: uuid.UUID | None = None,
 ) -> Page[dict[str, Any]]:
     """Entries in the caller's jurisdiction, newest first, keyset-paged by id."""
     filters = [in_scope(AuditEntry.unit_path, ctx.principal)]
+    if actor_id:
+        filters.append(AuditEntry.actor_id == actor_id)
     if target_type:
         filters.append(AuditEntry.target_type == target_type)
     if target_id:

@@ -19,6 +19,7 @@ from api.routers import (
     houses,
     jurisdiction_info,
     map,
+    mobile,
     notifications,
     open311,
     org_units,
@@ -29,6 +30,7 @@ from api.routers import (
     public,
     routing_rules,
     settings,
+    sync,
     tags,
     teams,
     users,
@@ -71,4 +73,7 @@ ROUTERS = [
     assessment.router,
     api_keys.router,
     open311.router,
+    mobile.router,
+    mobile.handbook_router,
+    sync.router,
 ]
