@@ -391,6 +391,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "联系上来电人时须填写满意度，未联系上时不填",
         "Give the caller's satisfaction exactly when they were reached",
     ),
+    "analysis_window_invalid": (
+        "统计截止日期不能早于起始日期",
+        "The end date is before the start date",
+    ),
+    "analysis_window_too_long": (
+        "统计区间过长，请缩短区间或改用更粗的粒度",
+        "The period is too long: shorten it or choose a coarser granularity",
+    ),
 }
 
 

@@ -2,11 +2,13 @@
 
 from api.routers import (
     addresses,
+    analysis,
     assessment,
     audit,
     auth,
     calendar,
     changes,
+    command_centre,
     components,
     departments,
     events,
@@ -64,4 +66,6 @@ ROUTERS = [
     public.router,
     changes.router,
     assessment.router,
+    command_centre.router,
+    analysis.router,
 ]
