@@ -635,6 +635,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ledger_subtype_invalid": ("台账类型与子类不符", "The sub-type does not fit the ledger kind"),
     "ledger_year_mismatch": ("日期须在台账年度内", "The date must lie in the ledger's year"),
     "ledger_doc_no_required": ("文件台账须填写文号", "A document entry needs its number"),
+    "analysis_window_invalid": (
+        "统计截止日期不能早于起始日期",
+        "The end date is before the start date",
+    ),
+    "analysis_window_too_long": (
+        "统计区间过长，请缩短区间或改用更粗的粒度",
+        "The period is too long: shorten it or choose a coarser granularity",
+    ),
 }
 
 

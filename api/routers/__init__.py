@@ -2,6 +2,7 @@
 
 from api.routers import (
     addresses,
+    analysis,
     api_keys,
     assessment,
     attachments,
@@ -9,6 +10,7 @@ from api.routers import (
     auth,
     calendar,
     changes,
+    command_centre,
     components,
     departments,
     events,
@@ -76,4 +78,6 @@ ROUTERS = [
     mobile.router,
     mobile.handbook_router,
     sync.router,
+    command_centre.router,
+    analysis.router,
 ]
