@@ -29,7 +29,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "刷新令牌已被使用，该登录会话已注销",
         "The refresh token was already used; the session has been revoked",
     ),
-    "user_disabled": ("用户已停用", "The user is disabled"),
     # idempotency / concurrency
     "idempotency_key_reused": (
         "幂等键已用于不同的请求内容",
@@ -113,7 +112,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "An active record with the same identity already exists in this grid",
     ),
     "reason_required": ("请填写原因", "A reason is required"),
-    "export_format": ("导出格式须为 csv 或 xlsx", "Export format must be csv or xlsx"),
     # workflow
     "transition_not_allowed": (
         "当前状态（{state}）不允许执行“{action}”",
@@ -301,7 +299,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "年龄不符合「{label}」的条件（{range} 周岁）",
         "The person's age does not suit {label} ({range} years)",
     ),
-    "tag_gender_mismatch": ("「{label}」仅适用于{gender}性", "{label} does not suit this gender"),
+    "tag_gender_mismatch": ("「{label}」仅适用于{gender}性", "{label} is only for gender {gender}"),
     "tag_conversion_not_allowed": (
         "「{source}」不能转为「{target}」",
         "A {source} tag cannot be converted to {target}",
