@@ -40,6 +40,8 @@ class Perm(StrEnum):
     EVENT_HANDLE = "event:handle"
     EVENT_SUPERVISE = "event:supervise"
     ASSESSMENT_READ = "assessment:read"
+    ASSESSMENT_WRITE = "assessment:write"
+    ASSESSMENT_REVIEW = "assessment:review"
     ROUTING_WRITE = "routing:write"
     HOTLINE_WRITE = "hotline:write"
     POSITION_REPORT = "position:report"
@@ -100,13 +102,16 @@ _FIELD = _OPERATIONAL | {Perm.POSITION_REPORT}
 ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     Role.GRID_WORKER: frozenset(_FIELD),
     Role.GRID_LEADER: frozenset(_FIELD),
-    Role.COMMUNITY_STAFF: frozenset(_OPERATIONAL | {Perm.USER_READ, Perm.ASSESSMENT_READ}),
+    Role.COMMUNITY_STAFF: frozenset(
+        _OPERATIONAL | {Perm.USER_READ, Perm.ASSESSMENT_READ, Perm.ASSESSMENT_REVIEW}
+    ),
     Role.STREET_OPERATOR: frozenset(
         _OPERATIONAL
         | {
             Perm.USER_READ,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
+            Perm.ASSESSMENT_REVIEW,
             Perm.ROUTING_WRITE,
             Perm.HOTLINE_WRITE,
         }
@@ -118,13 +123,16 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.GRID_WRITE,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
+            Perm.ASSESSMENT_WRITE,
+            Perm.ASSESSMENT_REVIEW,
             Perm.ROUTING_WRITE,
             Perm.HOTLINE_WRITE,
         }
     ),
     # R-JUR-2: departments see the events dispatched to them, never the whole registry.
     Role.DEPARTMENT_HANDLER: frozenset(
-        _READ_ORG | {Perm.NOTIFICATION_READ, Perm.EVENT_READ, Perm.EVENT_HANDLE}
+        _READ_ORG
+        | {Perm.NOTIFICATION_READ, Perm.EVENT_READ, Perm.EVENT_HANDLE, Perm.ASSESSMENT_REVIEW}
     ),
     Role.LEADER: frozenset(
         _READ_ORG
@@ -136,6 +144,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.EVENT_READ,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
+            Perm.ASSESSMENT_REVIEW,
         }
     ),
     Role.ADMIN: frozenset(Perm),
@@ -179,6 +188,8 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.EVENT_HANDLE: "办理事件（签收、反馈、办结、上报、交办、回退、抄告、分流、核查）",
     Perm.EVENT_SUPERVISE: "督办事件（加急、批示、历史遗留、典型案例）",
     Perm.ASSESSMENT_READ: "查看考核扣分台账",
+    Perm.ASSESSMENT_WRITE: "维护考核细则",
+    Perm.ASSESSMENT_REVIEW: "考核自评与对直属下级评分",
     Perm.ROUTING_WRITE: "维护事件自动分流规则",
     Perm.HOTLINE_WRITE: "热线登记与回访",
     Perm.POSITION_REPORT: "上报本人当前位置（移动端）",

@@ -1,5 +1,6 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
+from services.models.assessment import Review, RuleItem, RuleSet
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
 from services.models.base import Base
@@ -61,9 +62,12 @@ __all__ = [
     "PlaceKindEntry",
     "RefreshToken",
     "Rental",
+    "Review",
     "Role",
     "RolePermission",
     "RoutingRule",
+    "RuleItem",
+    "RuleSet",
     "ServiceRecord",
     "StatusChange",
     "StepReminder",
