@@ -134,9 +134,12 @@ _HANDLER_SIDE = (
     _i("handle_overdue", "办理超时（签收后10个工作日未反馈或办结）", -1),
     _i("verify_unsatisfied", "核查评价“不满意”", -2),
     _i("verify_not_implemented", "未在承诺时限办结或核查“未落实”", -2),
+    _i("major_satisfied", "重大事件处置群众满意", 2, cap=10),
+)
+# The department/street side's volume bonuses (R-ASM-3).
+_HANDLER_BONUSES = (
     _i("monthly_accepted", "月受理社区案件10件以上，每多3件加1分", 1, cap=10),
     _i("monthly_clean", "月受理5件以上且无超时、不满意、未落实", 2),
-    _i("major_satisfied", "重大事件处置群众满意", 2, cap=10),
     _i("year_most_cases", "全年办件量最多", 5),
 )
 _JOINT = (_i("joint_liability", "下级月扣分达5分，按扣分件数连带扣分", -1),)
@@ -144,11 +147,11 @@ _JOINT = (_i("joint_liability", "下级月扣分达5分，按扣分件数连带�
 # The shipped defaults (R-ASM-3): what a unit is charged while no rule set is enabled for
 # its kind and year, and what a new rule set starts from when there is no last year's.
 DEFAULT_ITEMS: dict[Kind, tuple[Item, ...]] = {
-    Kind.GRID_WORKER: (*_CARDS, *_HANDLER_SIDE[:5], *_COMMUNITY_SIDE),
-    Kind.COMMUNITY: (*_CARDS, *_HANDLER_SIDE[:5], *_COMMUNITY_SIDE),
-    Kind.STREET: (*_CARDS, *_HANDLER_SIDE, *_JOINT),
-    Kind.DISTRICT: (*_CARDS, *_HANDLER_SIDE, *_JOINT),
-    Kind.DEPARTMENT: (*_CARDS, *_HANDLER_SIDE),
+    Kind.GRID_WORKER: (*_CARDS, *_HANDLER_SIDE, *_COMMUNITY_SIDE),
+    Kind.COMMUNITY: (*_CARDS, *_HANDLER_SIDE, *_COMMUNITY_SIDE),
+    Kind.STREET: (*_CARDS, *_HANDLER_SIDE, *_HANDLER_BONUSES, *_JOINT),
+    Kind.DISTRICT: (*_CARDS, *_HANDLER_SIDE, *_HANDLER_BONUSES, *_JOINT),
+    Kind.DEPARTMENT: (*_CARDS, *_HANDLER_SIDE, *_HANDLER_BONUSES),
 }
 
 

@@ -122,7 +122,7 @@ async def _write(
     result = await session.execute(
         _WRITE,
         {
-            "rows": orjson.dumps(rows).decode(),
+            "rows": orjson.dumps(rows, default=str).decode(),
             "as_of": as_of,
             "defaults": assessment_rules.DEFAULTS,
         },

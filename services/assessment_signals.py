@@ -43,11 +43,13 @@ def _case(label: str) -> str:
 
 
 # Lateness seen by the sweep's cards (R-SUP-2) is also an item of its own: sign-for,
-# investigation (no feedback in 5 working days) and handling (none in 10) overdue.
+# investigation (no feedback in 5 working days) and handling (none in 10) overdue. The line
+# names the step; the card's own line is the one that names the card (unique per card).
 CARD_LATENESS = _q(f"""
 SELECT t.signal || ':' || c.step_id AS cause_key, t.signal, NULL AS less_signal,
        s.unit_id, s.department_id, {_period("c.due_at")} AS period, c.event_id, c.step_id,
-       c.id AS supervision_id, NULL::uuid AS action_id, NULL::uuid AS appeal_id, 1 AS quantity,
+       NULL::uuid AS supervision_id, NULL::uuid AS action_id, NULL::uuid AS appeal_id,
+       1 AS quantity,
        t.label || '（事件 ' || e.service_no || '）' AS reason
 FROM supervisions c
 JOIN event_steps s ON s.id = c.step_id
