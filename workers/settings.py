@@ -17,7 +17,7 @@ from workers.jobs import heartbeat, purge_idempotency_keys
 from workers.lifecycle import lifecycle_daily
 from workers.messages import drain_outbox, remind
 from workers.queue import deserialize, redis_settings, serialize
-from workers.supervision import sweep
+from workers.supervision import assess, sweep
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -56,6 +56,9 @@ class WorkerSettings:
         # R-SUP-2: supervision cards every minute; idempotent, so a worker starting after an
         # outage issues every card missed meanwhile, once, with its true due time.
         cron(sweep, second=0, unique=True, run_at_startup=True),
+        # R-ASM-3/4: automatic assessment lines every ten minutes (month-end bulletins and
+        # joint liability as soon as a month has ended); idempotent, so it catches up too.
+        cron(assess, minute=set(range(2, 60, 10)), unique=True, run_at_startup=True),
         # R-SUP-6: reminders before the deadlines, every minute, idempotent likewise.
         cron(remind, second=30, unique=True, run_at_startup=True),
         # R-WF-5: SMS and other outside deliveries, every five seconds.

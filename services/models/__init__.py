@@ -2,6 +2,7 @@
 
 from services.models.api_keys import ApiKey, ApiKeySecret, WebhookAttempt, WebhookSubscription
 from services.models.attachments import EventAttachment, Upload
+from services.models.assessment import Review, RuleItem, RuleSet
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
 from services.models.base import Base
@@ -74,9 +75,12 @@ __all__ = [
     "PlaceKindEntry",
     "RefreshToken",
     "Rental",
+    "Review",
     "Role",
     "RolePermission",
     "RoutingRule",
+    "RuleItem",
+    "RuleSet",
     "ServiceRecord",
     "StatusChange",
     "StepReminder",
