@@ -82,6 +82,8 @@ class Source(StrEnum):
     VIDEO_PATROL = "video_patrol"
     THIRD_PARTY = "third_party"
     CITIZEN = "citizen"
+    # Filed by an agency through the Open311 GeoReport v2 facade (R-API-2).
+    OPEN311 = "open311"
 
 
 SERVICE_NO_PREFIX = "SJ"

@@ -17,7 +17,7 @@ from domain.permissions import Perm
 from services.permission_rows import grant_sql, revoke_sql
 
 revision = "0022"
-down_revision = "0012"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
