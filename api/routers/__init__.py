@@ -31,6 +31,7 @@ from api.routers import (
     teams,
     users,
     video_points,
+    webhooks,
 )
 
 ROUTERS = [
@@ -66,4 +67,5 @@ ROUTERS = [
     changes.router,
     assessment.router,
     api_keys.router,
+    webhooks.router,
 ]
