@@ -4,19 +4,23 @@ only through the operator's allowlist), retried with backoff, logged for the key
 administrators; the SSRF guard refuses internal targets, follows no redirect, caps the
 answer and bounds the time."""
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -27,12 +31,15 @@ from services.db import set_scope
 from services.models import OutboxMessage
 from services.outbox import drain_once
 from services.settings import get_settings
-from services.webhooks import KIND, WebhookSender, fan_out
+from services.webhooks import KIND, WebhookSender, fan_out, fan_out_as_system
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth
-from tests.routes.api_keys import URL, make_key, make_subscription
+from tests.routes.api_keys import PUBLIC_TARGET, URL, make_key, make_subscription
 from tests.routes.events import make_event
+from tests.territory import SUPERUSER_DSN, committed_territory, real_client, remove_events
 from workers.settings import WorkerSettings
+
+__all__ = ["real_client"]
 
 
 @dataclass
@@ -431,6 +438,81 @@ async def test_r_api_3_the_guard_connects_to_the_address_it_checked(receiver: Re
     reply = await ssrf.post(target, b"{}", {"Content-Type": "application/json"})
     assert reply.status_code == 200
     assert receiver.received[0].headers["Host"] == f"hooks.agency.example:{port}"
+
+
+async def test_r_api_3_two_workers_fanning_out_at_once_queue_each_change_once(
+    app: FastAPI, real_client: AsyncClient, clock: MovableClock
+) -> None:
+    async with committed_territory(app, clock, region="653123", west=79.0, south=43.0) as data:
+        key_id = None
+        try:
+            r = await real_client.post(
+                URL,
+                json={
+                    "unit_id": str(data.community_id),
+                    "agency": "并发订阅",
+                    "operations": ["event:read"],
+                    "expires_at": (clock.now() + timedelta(days=1)).isoformat(),
+                },
+                headers=data.headers,
+            )
+            key_id = r.json()["id"]
+            r = await real_client.post(
+                f"{URL}/{key_id}/webhooks", json={"url": PUBLIC_TARGET}, headers=data.headers
+            )
+            assert r.status_code == 201, r.text
+            subscription_id = r.json()["id"]
+            for title in ("一", "二", "三"):
+                r = await real_client.post(
+                    "/api/v1/events",
+                    json={
+                        "title": f"并发推送{title}",
+                        "category": "other",
+                        "subtype": "other",
+                        "grid_id": str(data.grid_id),
+                        "occurred_at": "2026-11-22T10:00:00+08:00",
+                        "description": "推送",
+                    },
+                    headers=data.headers,
+                )
+                assert r.status_code == 201, r.text
+            maker = app.state.sessionmaker
+            results = await asyncio.gather(
+                fan_out_as_system(maker, clock), fan_out_as_system(maker, clock)
+            )
+            assert sum(result["queued"] for result in results) == 3
+            assert (await fan_out_as_system(maker, clock))["queued"] == 0
+            conn = await asyncpg.connect(SUPERUSER_DSN)
+            try:
+                events = await conn.fetch(
+                    "SELECT payload->>'event_id' AS event_id FROM outbox "
+                    "WHERE kind = 'webhook' AND payload->>'subscription_id' = $1",
+                    subscription_id,
+                )
+            finally:
+                await conn.close()
+            assert len({row["event_id"] for row in events}) == len(events) == 3
+        finally:
+            await _remove_key(key_id)
+            await remove_events(data.grid_id)
+
+
+async def _remove_key(key_id: str | None) -> None:
+    """Delete a committed key with its secrets, subscriptions and their messages."""
+    if key_id is None:
+        return
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        subscriptions = "SELECT id::text FROM webhook_subscriptions WHERE api_key_id = $1"
+        await conn.execute(
+            f"DELETE FROM outbox WHERE payload->>'subscription_id' IN ({subscriptions})",
+            uuid.UUID(key_id),
+        )
+        for table in ("webhook_subscriptions", "api_key_secrets"):
+            await conn.execute(f"DELETE FROM {table} WHERE api_key_id = $1", uuid.UUID(key_id))
+        await conn.execute("DELETE FROM api_keys WHERE id = $1", uuid.UUID(key_id))
+    finally:
+        await conn.close()
 
 
 def test_r_api_3_the_worker_fans_out_and_delivers_webhooks() -> None:
