@@ -19,6 +19,9 @@ import httpx
 from domain.webhooks import IPAddress, IPNetwork, allowed, parse_networks
 from services.settings import get_settings
 
+# A resolver that does not answer in time makes the target unusable, not the caller wait.
+RESOLVE_SECONDS = 5.0
+
 
 class Refused(Exception):
     """The URL may not be called; `code` names the reason in `domain.messages`."""
@@ -73,10 +76,13 @@ async def _addresses(url: httpx.URL) -> list[IPAddress]:
     except ValueError:
         pass
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            url.host, url.port or (443 if url.scheme == "https" else 80), type=socket.SOCK_STREAM
-        )
-    except (socket.gaierror, UnicodeError) as exc:
+        async with asyncio.timeout(RESOLVE_SECONDS):
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                url.host,
+                url.port or (443 if url.scheme == "https" else 80),
+                type=socket.SOCK_STREAM,
+            )
+    except (socket.gaierror, UnicodeError, TimeoutError) as exc:
         raise Refused("webhook_url_unresolved") from exc
     # A scoped IPv6 literal comes back as "fe80::1%eth0": the zone is not part of the address.
     return list(
