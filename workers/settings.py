@@ -13,9 +13,10 @@ from services.clock import SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
 from services.sms import gateway_from
+from services.webhooks import WebhookSender
 from workers.jobs import heartbeat, purge_idempotency_keys
 from workers.lifecycle import lifecycle_daily
-from workers.messages import drain_outbox, remind
+from workers.messages import drain_outbox, fan_out_webhooks, remind
 from workers.queue import deserialize, redis_settings, serialize
 from workers.supervision import assess, sweep
 
@@ -27,7 +28,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["sessionmaker"] = make_sessionmaker(engine)
     ctx["clock"] = SystemClock()
     # Outbox kinds and who delivers them; a misconfigured sender stops the worker at start.
-    ctx["senders"] = {"sms": gateway_from(get_settings())}
+    ctx["senders"] = {
+        "sms": gateway_from(get_settings()),
+        "webhook": WebhookSender(ctx["sessionmaker"], ctx["clock"]),
+    }
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -63,6 +67,8 @@ class WorkerSettings:
         cron(remind, second=30, unique=True, run_at_startup=True),
         # R-WF-5: SMS and other outside deliveries, every five seconds.
         cron(drain_outbox, second=set(range(0, 60, 5)), unique=True, run_at_startup=True),
+        # R-API-3: new event changes into the outbox for webhook subscribers, just before.
+        cron(fan_out_webhooks, second=set(range(4, 60, 5)), unique=True, run_at_startup=True),
     )
     # Cron schedules (daily sweeps to come) follow the platform's local time, not the host's.
     timezone = ZoneInfo(get_settings().timezone)

@@ -37,6 +37,7 @@ from api.routers import (
     teams,
     users,
     video_points,
+    webhooks,
 )
 
 ROUTERS = [
@@ -74,6 +75,7 @@ ROUTERS = [
     changes.router,
     assessment.router,
     api_keys.router,
+    webhooks.router,
     open311.router,
     mobile.router,
     mobile.handbook_router,
