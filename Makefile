@@ -10,7 +10,7 @@ STAMP := $(VENV)/.stamp
 GRIDCTL := $(VENV)/bin/gridctl
 PG_CONTROL := /usr/share/postgresql/15/extension/postgis.control
 
-.PHONY: venv postgis services db run lint test openapi
+.PHONY: venv postgis services db run lint test openapi georeport-client
 
 # The virtualenv, (re)installed whenever pyproject.toml changes.
 venv: $(STAMP)
@@ -67,3 +67,12 @@ test: $(STAMP) postgis services lint
 openapi: $(STAMP)
 	$(GRIDCTL) openapi > openapi/openapi.json.tmp
 	mv openapi/openapi.json.tmp openapi/openapi.json
+
+# The third-party Open311 read client (PyPI `georeport`) that tests/api/test_open311_client.py
+# drives against a live server, in a virtualenv of its own: it pins old dependencies
+# (requests, xmltodict) that must not meet ours. The test creates it when it is missing.
+GEOREPORT := var/georeport/bin/python
+georeport-client: $(GEOREPORT)
+$(GEOREPORT):
+	python3 -m venv var/georeport
+	var/georeport/bin/pip install 'georeport==0.3.1'
