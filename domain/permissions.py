@@ -34,6 +34,8 @@ class Perm(StrEnum):
     TEAM_WRITE = "team:write"
     MAP_READ = "map:read"
     DATA_EXPORT = "data:export"
+    DATA_IMPORT = "data:import"
+    DATA_CLAIM = "data:claim"
     SETTING_WRITE = "setting:write"
     EVENT_READ = "event:read"
     EVENT_REPORT = "event:report"
@@ -91,7 +93,7 @@ _OPERATIONAL = (
     | _READ_REGISTRIES
     | _WRITE_REGISTRIES
     | _EVENTS
-    | {Perm.PII_REVEAL, Perm.NOTIFICATION_READ, Perm.DATA_EXPORT}
+    | {Perm.PII_REVEAL, Perm.NOTIFICATION_READ, Perm.DATA_EXPORT, Perm.DATA_CLAIM}
 )
 
 # Who walks the grid with the mobile app and reports where they are (R-MAP-1 layer).
@@ -116,6 +118,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
         | {
             Perm.USER_READ,
             Perm.GRID_WRITE,
+            Perm.DATA_IMPORT,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
             Perm.ROUTING_WRITE,
@@ -173,6 +176,8 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.TEAM_WRITE: "维护服务团队与辖区信息",
     Perm.MAP_READ: "地图范围查询与矢量瓦片",
     Perm.DATA_EXPORT: "导出列表数据",
+    Perm.DATA_IMPORT: "导入数据与数据比对（区县级）",
+    Perm.DATA_CLAIM: "认领导入池中的数据",
     Perm.SETTING_WRITE: "修改系统设置",
     Perm.EVENT_READ: "查看事件",
     Perm.EVENT_REPORT: "上报事件",

@@ -13,6 +13,7 @@ from services.clock import SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
 from services.sms import gateway_from
+from workers.imports import run_import
 from workers.jobs import heartbeat
 from workers.lifecycle import lifecycle_daily
 from workers.messages import drain_outbox, remind
@@ -44,7 +45,7 @@ class WorkerSettings:
     on_startup: StartupShutdown | None = startup
     on_shutdown: StartupShutdown | None = shutdown
     # Jobs enqueued by name (`workers.queue.create_pool().enqueue_job(...)`) register here.
-    functions: Sequence[WorkerCoroutine | Function] = ()
+    functions: Sequence[WorkerCoroutine | Function] = (run_import,)
     cron_jobs: Sequence[CronJob] | None = (
         cron(heartbeat, minute=None, second=0, unique=True, run_at_startup=True),
         # R-KEY-2: the tag life cycle, daily at 01:05 business time. Idempotent, so it also

@@ -8,6 +8,14 @@ from services.models.citizens import CitizenSubmission, HotlineCall, HotlineCall
 from services.models.events import Event, EventAction, EventStep
 from services.models.houses import Address, House, Rental
 from services.models.idempotency import IdempotencyRecord
+from services.models.imports import (
+    Comparison,
+    ComparisonLine,
+    Import,
+    ImportClaim,
+    ImportRejection,
+    ImportRow,
+)
 from services.models.org import Department, OrgUnit, OrgUnitVersion
 from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
 from services.models.places import (
@@ -33,6 +41,8 @@ __all__ = [
     "Base",
     "CalendarDay",
     "CitizenSubmission",
+    "Comparison",
+    "ComparisonLine",
     "Component",
     "Department",
     "Event",
@@ -47,6 +57,10 @@ __all__ = [
     "Household",
     "HouseholdMember",
     "IdempotencyRecord",
+    "Import",
+    "ImportClaim",
+    "ImportRejection",
+    "ImportRow",
     "JurisdictionProfile",
     "LedgerLine",
     "Notification",
