@@ -2,7 +2,9 @@
 
 from api.routers import (
     addresses,
+    api_keys,
     assessment,
+    attachments,
     audit,
     auth,
     calendar,
@@ -19,6 +21,7 @@ from api.routers import (
     jurisdiction_info,
     map,
     notifications,
+    open311,
     org_units,
     organisations,
     people,
@@ -62,9 +65,13 @@ ROUTERS = [
     imports.router,
     imports.pool_router,
     events.dictionary_router,
+    attachments.uploads_router,
+    attachments.router,
     routing_rules.router,
     hotline.router,
     public.router,
     changes.router,
     assessment.router,
+    api_keys.router,
+    open311.router,
 ]

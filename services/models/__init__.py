@@ -1,5 +1,7 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
+from services.models.api_keys import ApiKey, ApiKeySecret, WebhookAttempt, WebhookSubscription
+from services.models.attachments import EventAttachment, Upload
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
 from services.models.base import Base
@@ -16,6 +18,7 @@ from services.models.imports import (
     ImportRejection,
     ImportRow,
 )
+from services.models.open311 import Open311Request
 from services.models.org import Department, OrgUnit, OrgUnitVersion
 from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
 from services.models.places import (
@@ -37,6 +40,8 @@ from services.models.tags import Notification, PersonTag, SystemSetting
 
 __all__ = [
     "Address",
+    "ApiKey",
+    "ApiKeySecret",
     "AuditEntry",
     "Base",
     "CalendarDay",
@@ -48,6 +53,7 @@ __all__ = [
     "Event",
     "EventAction",
     "EventAppeal",
+    "EventAttachment",
     "EventStep",
     "Family",
     "FamilyMember",
@@ -64,6 +70,7 @@ __all__ = [
     "JurisdictionProfile",
     "LedgerLine",
     "Notification",
+    "Open311Request",
     "OrgUnit",
     "OrgUnitVersion",
     "Organisation",
@@ -85,8 +92,11 @@ __all__ = [
     "SystemSetting",
     "Team",
     "TeamMember",
+    "Upload",
     "User",
     "UserRole",
     "VideoPoint",
+    "WebhookAttempt",
+    "WebhookSubscription",
     "WorkerPosition",
 ]
