@@ -39,9 +39,10 @@ from services.registry import grid_for_record
 TARGET = "import_row"
 DONE = "done"
 
-_PERSON_VALUE_MASKS = {k: m for k, m in PERSON_MASKS.items() if not k.startswith("details.")}
-_VALUE_MASKS: dict[str, Mask] = {
-    **_PERSON_VALUE_MASKS,
+_PERSONVALUE_MASKS = {k: m for k, m in PERSON_MASKS.items() if not k.startswith("details.")}
+# The sensitive values a row of any template may carry (R-JUR-3).
+VALUE_MASKS: dict[str, Mask] = {
+    **_PERSONVALUE_MASKS,
     **DETAIL_MASKS,
     "legal_representative_id_number": Mask.ID_NUMBER,
     "legal_representative_phone": Mask.PHONE,
@@ -50,7 +51,7 @@ _VALUE_MASKS: dict[str, Mask] = {
 POOL_MASKS: MaskSpec = {
     "name": Mask.NAME,
     "id_number": Mask.ID_NUMBER,
-    **{f"values.{key}": mask for key, mask in _VALUE_MASKS.items()},
+    **{f"values.{key}": mask for key, mask in VALUE_MASKS.items()},
 }
 
 

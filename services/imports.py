@@ -114,7 +114,8 @@ def check_columns(template_: Template, headers: list[str]) -> None:
     )
 
 
-def _store(upload: IO[bytes], target: Path) -> int:
+def store_upload(upload: IO[bytes], target: Path) -> int:
+    """Copy an upload to `target` in chunks; its size in bytes."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("wb") as out:
         shutil.copyfileobj(upload, out, COPY_CHUNK)
@@ -172,7 +173,7 @@ async def create_import(
         created_at=ctx.now(),
     )
     path = storage_path(record.id, fmt)
-    record.size_bytes = await asyncio.to_thread(_store, upload, path)
+    record.size_bytes = await asyncio.to_thread(store_upload, upload, path)
     try:
         check_columns(chosen, await asyncio.to_thread(_read_headers, path, fmt))
     except Invalid:
@@ -383,9 +384,11 @@ def _staged(template_: Template, number: int, check: RowCheck) -> tuple[Any, ...
     )
 
 
-def _batches(
+def staged_batches(
     template_: Template, rows: Iterator[tuple[int, Row]], today: Any
 ) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows checked and shaped for COPY, `BATCH` at a time: (id, row number, grid code,
+    name, identity, values, errors) with the values or the errors as JSON."""
     while chunk := list(islice(rows, BATCH)):
         yield [
             _staged(template_, n, check_row(template_, keyed(template_, row), today=today))
@@ -488,7 +491,7 @@ async def run_import(
     path = storage_path(record.id, record.format)
     try:
         with open_table(path, record.format) as table:
-            batches = _batches(chosen, table.rows, today)
+            batches = staged_batches(chosen, table.rows, today)
             # Reading and checking rows is CPU and file work: off the event loop.
             while (records := await asyncio.to_thread(next, batches, None)) is not None:
                 if not await _file_batch(maker, record.id, records, table.progress()):

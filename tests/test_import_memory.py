@@ -1,6 +1,6 @@
 """R-IMP-1: an import streams — a 1,000,000-row file is never held in memory. A fresh
 interpreter writes such a CSV, then reads and checks it through the import's own reader and
-row checks (`services.imports._batches`, what the job runs before each COPY); its peak
+row checks (`services.imports.staged_batches`, what the job runs before each COPY); its peak
 resident size after the first 50,000 rows and at the end differ by less than a batch would
 need if rows were kept."""
 
@@ -34,7 +34,7 @@ def peak_kib():
 
 read, early = 0, None
 with open_table(path, "csv") as table:
-    for batch in imports._batches(template, table.rows, date(2026, 11, 23)):
+    for batch in imports.staged_batches(template, table.rows, date(2026, 11, 23)):
         read += len(batch)
         if early is None and read >= 50_000:
             early = peak_kib()

@@ -64,6 +64,7 @@ ROUTERS = [
     events.router,
     imports.router,
     imports.pool_router,
+    imports.compare_router,
     events.dictionary_router,
     attachments.uploads_router,
     attachments.router,

@@ -1,5 +1,6 @@
 """Imports and the import pool (R-IMP-1, R-IMP-2): templates, uploads to a district read by
-a background job with progress and cancel, rejected rows, and claiming rows into grids."""
+a background job with progress and cancel, rejected rows, and claiming rows into grids; and
+comparisons of a department's file with the registry (R-CMP-2)."""
 
 import uuid
 from typing import Annotated
@@ -25,14 +26,20 @@ from api.etag import expected_version, set_etag
 from api.exporting import ExportFormat, export_list, export_response
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
 from api.schemas.imports import (
+    COMPARISON_COLUMNS,
+    COMPARISON_LINE_COLUMNS,
     IMPORT_COLUMNS,
     POOL_COLUMNS,
     REJECTION_COLUMNS,
     ClaimIn,
     ClaimOut,
+    ComparisonDetail,
+    ComparisonLinePage,
+    ComparisonOut,
     FixIn,
     ImportOut,
     MergeIn,
+    Outcome,
     PoolRowDetail,
     PoolRowOut,
     RejectionPage,
@@ -41,9 +48,9 @@ from api.schemas.imports import (
 )
 from domain.imports import TEMPLATES
 from domain.permissions import Perm
-from services import claims, imports
+from services import claims, compare, imports
 from services.context import Ctx
-from services.models import Import, ImportRow
+from services.models import Comparison, Import, ImportRow
 from services.pagination import paginate
 from workers.queue import create_pool
 
@@ -344,3 +351,122 @@ async def skip_pool_row(
 ) -> ResolutionOut:
     """A `duplicate` resolved by dropping the row; the record stays as it is."""
     return ResolutionOut.model_validate(await claims.skip_row(ctx, row_id))
+
+
+# Comparisons (R-CMP-2).
+
+compare_router = APIRouter(
+    prefix="/api/v1/comparisons", tags=["imports"], responses=PROBLEM_RESPONSES
+)
+
+
+@compare_router.post("", status_code=status.HTTP_201_CREATED, response_model=ComparisonOut)
+async def create_comparison(
+    response: Response,
+    ctx: Annotated[Ctx, requires(Perm.DATA_IMPORT)],
+    registry: Annotated[str, Form(description="the template the file follows")],
+    unit_id: Annotated[uuid.UUID, Form(description="compared with this unit's subtree")],
+    source: Annotated[str, Form(min_length=1, max_length=100, description="the department")],
+    file: Annotated[UploadFile, File(description="XLSX, CSV (UTF-8 or GBK) or XML")],
+) -> ComparisonOut:
+    """Run a department's file against the registry: missing here, missing there and
+    conflicting fields, per unit (R-CMP-2)."""
+    record = await compare.run_comparison(
+        ctx,
+        registry=registry,
+        unit_id=unit_id,
+        source=source,
+        filename=file.filename or "upload",
+        upload=file.file,
+    )
+    response.headers["Location"] = f"/api/v1/comparisons/{record['id']}"
+    return ComparisonOut.model_validate(record)
+
+
+@compare_router.get("", response_model=PageOut[ComparisonOut])
+async def list_comparisons(
+    ctx: Annotated[Ctx, requires(Perm.DATA_IMPORT)], page: Paging, registry: str | None = None
+) -> PageOut[ComparisonOut]:
+    result = await paginate(
+        ctx.session,
+        compare.comparisons_query(ctx, registry),
+        key=(Comparison.filename, Comparison.id),
+        limit=page.limit,
+        cursor=page.cursor,
+        convert=compare.comparison_row,
+    )
+    return PageOut[ComparisonOut].model_validate(result, from_attributes=True)
+
+
+@compare_router.get("/export", response_class=StreamingResponse)
+async def export_comparisons(
+    request: Request,
+    ctx: Annotated[Ctx, requires(Perm.DATA_EXPORT)],
+    registry: str | None = None,
+    format: ExportFormat = ExportFormat.XLSX,
+) -> StreamingResponse:
+    return await export_list(
+        request,
+        ctx,
+        compare.comparisons_query(ctx, registry).order_by(Comparison.created_at, Comparison.id),
+        COMPARISON_COLUMNS,
+        fmt=format,
+        filename="数据比对",
+        target_type=compare.TARGET,
+        filters={"registry": registry},
+        convert=compare.comparison_row,
+    )
+
+
+@compare_router.get("/{comparison_id}", response_model=ComparisonDetail)
+async def get_comparison(
+    comparison_id: uuid.UUID, ctx: Annotated[Ctx, requires(Perm.DATA_IMPORT)]
+) -> ComparisonDetail:
+    """The totals and the counts per unit in jurisdiction."""
+    return ComparisonDetail.model_validate(await compare.get_comparison(ctx, comparison_id))
+
+
+def _line_filters(
+    outcome: Outcome | None = None, unit_id: uuid.UUID | None = None
+) -> compare.LineFilters:
+    return compare.LineFilters(outcome=outcome, unit_id=unit_id)
+
+
+LineFilters = Annotated[compare.LineFilters, Depends(_line_filters)]
+
+
+@compare_router.get("/{comparison_id}/lines", response_model=ComparisonLinePage)
+async def list_comparison_lines(
+    comparison_id: uuid.UUID,
+    ctx: Annotated[Ctx, requires(Perm.DATA_IMPORT)],
+    page: Paging,
+    filters: LineFilters,
+) -> ComparisonLinePage:
+    """The differences, filtered by outcome and unit, masked per R-JUR-3."""
+    result = await compare.lines_page(
+        ctx, comparison_id, filters, limit=page.limit, cursor=page.cursor
+    )
+    return ComparisonLinePage.model_validate(result, from_attributes=True)
+
+
+@compare_router.get("/{comparison_id}/export", response_class=StreamingResponse)
+async def export_comparison(
+    request: Request,
+    comparison_id: uuid.UUID,
+    ctx: Annotated[Ctx, requires(Perm.DATA_EXPORT)],
+    filters: LineFilters,
+    format: ExportFormat = ExportFormat.XLSX,
+) -> StreamingResponse:
+    """The report to download, with the list's filters."""
+    stmt, view = await compare.export_source(ctx, comparison_id, filters)
+    return await export_list(
+        request,
+        ctx,
+        stmt,
+        COMPARISON_LINE_COLUMNS,
+        fmt=format,
+        filename="数据比对结果",
+        target_type=compare.TARGET,
+        filters=vars(filters),
+        convert=view,
+    )

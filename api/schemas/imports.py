@@ -165,3 +165,76 @@ POOL_COLUMNS = [
     Column("id_number", "证件号码"),
     Column("claimed", "认领结果"),
 ]
+
+
+class ComparisonOut(Output):
+    id: uuid.UUID
+    registry: str
+    unit_id: uuid.UUID
+    source: str
+    filename: str
+    rows_read: int
+    missing_here: int = Field(description="in the file, not in the registry")
+    missing_there: int = Field(description="in the registry, not in the file")
+    conflicts: int = Field(description="fields the file states differently")
+    created_by: uuid.UUID | None
+    created_at: Instant
+
+
+class ComparisonUnitOut(Output):
+    unit_id: uuid.UUID
+    code: str
+    name: str
+    missing_here: int
+    missing_there: int
+    conflict: int
+
+
+class ComparisonDetail(ComparisonOut):
+    units: list[ComparisonUnitOut] = Field(description="per unit in jurisdiction")
+
+
+Outcome = Literal["missing_here", "missing_there", "conflict"]
+
+
+class ComparisonLineOut(Output):
+    id: int
+    unit_id: uuid.UUID
+    unit_code: str
+    outcome: Outcome
+    key: str = Field(description="the identity matched on: ID number or licence number")
+    name: str | None
+    field: str | None
+    header: str | None
+    here: str | None = Field(description="the registry's value")
+    there: str | None = Field(description="the file's value")
+    row_no: int | None
+    record_id: uuid.UUID | None
+
+
+class ComparisonLinePage(Output):
+    items: list[ComparisonLineOut]
+    next_cursor: str | None
+    total: int
+
+
+COMPARISON_LINE_COLUMNS = [
+    Column("unit_code", "单位编码"),
+    Column("outcome", "比对结果"),
+    Column("key", "证件号码/信用代码"),
+    Column("name", "姓名/名称"),
+    Column("header", "字段"),
+    Column("here", "本系统"),
+    Column("there", "部门数据"),
+    Column("row_no", "部门数据行号"),
+]
+COMPARISON_COLUMNS = [
+    Column("filename", "文件名"),
+    Column("source", "数据来源"),
+    Column("registry", "数据类别"),
+    Column("rows_read", "比对行数"),
+    Column("missing_here", "本系统缺少"),
+    Column("missing_there", "部门数据缺少"),
+    Column("conflicts", "字段不一致"),
+    Column("created_at", "比对时间"),
+]

@@ -1,7 +1,9 @@
-"""Route table of imports and the import pool (R-JUR-1, R-IMP-1, R-IMP-2), and the factories
-their tests share: imports sit at the district they were addressed to (D here, above both
-streets, so a street's user does not see them); pool rows at the grid their file named (G1)."""
+"""Route table of imports, the import pool and comparisons (R-JUR-1, R-IMP-1, R-IMP-2,
+R-CMP-2), and the factories their tests share: imports sit at the district they were
+addressed to (D here, above both streets, so a street's user does not see them); pool rows at
+the grid their file named (G1); comparisons at the unit compared (S1)."""
 
+import io
 import uuid
 from typing import Any
 
@@ -9,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.imports import TEMPLATES
 from domain.people import Kind
+from services import compare
 from services.clock import Clock
 from services.models import Import, ImportRow, OrgUnit
 from tests.factories import World, system_ctx
@@ -17,6 +20,7 @@ from tests.routes.people import make_person, resident_id
 
 URL = "/api/v1/imports"
 POOL = "/api/v1/import-pool"
+COMPARE = "/api/v1/comparisons"
 REGISTRY = "people_registered"
 
 
@@ -105,6 +109,42 @@ def _upload(world: World) -> Call:
     )
 
 
+def _compare_upload(world: World) -> Call:
+    return Call(
+        COMPARE,
+        data={"registry": REGISTRY, "unit_id": str(world.s1.id), "source": "公安局"},
+        files={"file": ("people.csv", csv_file([["", "张三"]]), "text/csv")},
+    )
+
+
+async def make_comparison(
+    session: AsyncSession, clock: Clock, unit: OrgUnit, body: bytes, source: str = "公安局"
+) -> dict[str, Any]:
+    """A comparison of a CSV with the unit's registered people, run as the system."""
+    ctx = await system_ctx(session, clock)
+    return await compare.run_comparison(
+        ctx,
+        registry=REGISTRY,
+        unit_id=unit.id,
+        source=source,
+        filename="people.csv",
+        upload=io.BytesIO(body),
+    )
+
+
+def _on_comparison(suffix: str = "") -> Setup:
+    async def setup(session: AsyncSession, world: World, clock: Clock) -> Call:
+        await make_person(session, clock, world.g1)
+        record = await make_comparison(session, clock, world.s1, csv_file([]))
+        return Call(f"{COMPARE}/{record['id']}{suffix}")
+
+    return setup
+
+
+async def _seed_comparisons(session: AsyncSession, world: World, clock: Clock) -> list[Any]:
+    return [(await make_comparison(session, clock, world.s1, csv_file([])))["id"]]
+
+
 async def _seed_imports(session: AsyncSession, world: World, clock: Clock) -> list[Any]:
     return [(await make_import(session, clock, world.district)).id]
 
@@ -120,9 +160,15 @@ UNSCOPED = {
     ("GET", f"{URL}/export"),
     ("GET", POOL),
     ("GET", f"{POOL}/export"),
+    ("GET", COMPARE),
+    ("GET", f"{COMPARE}/export"),
 }
 
-LISTS: list[ListEntry] = [(URL, _seed_imports), (POOL, _seed_pool)]
+LISTS: list[ListEntry] = [
+    (URL, _seed_imports),
+    (POOL, _seed_pool),
+    (COMPARE, _seed_comparisons),
+]
 
 SCOPED: dict[tuple[str, str], Setup] = {
     ("POST", URL): _upload,
@@ -135,4 +181,8 @@ SCOPED: dict[tuple[str, str], Setup] = {
     ("PATCH", f"{POOL}/{{row_id}}"): _on_row("", {"values": {"phone": "13800001111"}}),
     ("POST", f"{POOL}/{{row_id}}/merge"): _on_row("/merge", twin=True),
     ("POST", f"{POOL}/{{row_id}}/skip"): _on_row("/skip"),
+    ("POST", COMPARE): _compare_upload,
+    ("GET", f"{COMPARE}/{{comparison_id}}"): _on_comparison(),
+    ("GET", f"{COMPARE}/{{comparison_id}}/lines"): _on_comparison("/lines"),
+    ("GET", f"{COMPARE}/{{comparison_id}}/export"): _on_comparison("/export"),
 }
