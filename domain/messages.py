@@ -612,6 +612,40 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This call asks for no call-back, or its event is not handled yet",
     ),
     "callback_done": ("已回访过", "The call-back was already recorded"),
+    # imports, claims and comparisons (SPEC §4)
+    "registry_unknown": ("没有这一类数据的导入模板", "No import template for this registry"),
+    "import_needs_district": ("导入须指定县区", "An import is addressed to a district"),
+    "import_format_unsupported": (
+        "仅支持 XLSX、CSV 或 XML 文件",
+        "Only XLSX, CSV or XML files are accepted",
+    ),
+    "import_file_empty": ("文件为空", "The file is empty"),
+    "import_encoding_invalid": (
+        "文件编码无法识别（请使用 UTF-8 或 GBK）",
+        "The file's encoding is not UTF-8 or GBK",
+    ),
+    "import_file_unreadable": ("文件无法读取", "The file cannot be read"),
+    "import_columns_mismatch": (
+        "文件的列与「{registry}」模板不一致，整个文件未导入",
+        "The file's columns differ from the {registry} template; nothing was imported",
+    ),
+    "column_missing": ("缺少此列", "This column is missing"),
+    "column_unexpected": ("模板中没有此列", "This column is not in the template"),
+    "import_not_found": ("导入任务不存在", "No such import"),
+    "import_finished": ("导入已结束（{state}），不能取消", "The import is over ({state})"),
+    "identity_required": (
+        "须填写证件号码或姓名（单位、场所须填写名称）",
+        "An ID number or a name is required (a name for organisations)",
+    ),
+    "licence_invalid": ("统一社会信用代码校验未通过", "The licence number is invalid"),
+    "grid_not_in_district": ("该网格不在导入的县区内", "No such grid in the district"),
+    "import_row_not_found": ("导入池中没有这一行", "No such row in the import pool"),
+    "import_row_claimed": ("该行已被认领", "The row has been claimed"),
+    "import_row_no_duplicate": (
+        "网格中没有与该行重复的在册记录",
+        "No active record in the grid duplicates this row",
+    ),
+    "comparison_not_found": ("比对记录不存在", "No such comparison"),
     "callback_satisfaction": (
         "联系上来电人时须填写满意度，未联系上时不填",
         "Give the caller's satisfaction exactly when they were reached",

@@ -34,6 +34,8 @@ class Perm(StrEnum):
     TEAM_WRITE = "team:write"
     MAP_READ = "map:read"
     DATA_EXPORT = "data:export"
+    DATA_IMPORT = "data:import"
+    DATA_CLAIM = "data:claim"
     SETTING_WRITE = "setting:write"
     EVENT_READ = "event:read"
     EVENT_REPORT = "event:report"
@@ -109,6 +111,7 @@ _OPERATIONAL = (
         Perm.VISIT_READ,
         Perm.HANDBOOK_READ,
         Perm.DAILY_READ,
+        Perm.DATA_CLAIM,
     }
 )
 
@@ -145,6 +148,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
         | {
             Perm.USER_READ,
             Perm.GRID_WRITE,
+            Perm.DATA_IMPORT,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
             Perm.ASSESSMENT_WRITE,
@@ -222,6 +226,8 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.TEAM_WRITE: "维护服务团队与辖区信息",
     Perm.MAP_READ: "地图范围查询与矢量瓦片",
     Perm.DATA_EXPORT: "导出列表数据",
+    Perm.DATA_IMPORT: "导入数据与数据比对（区县级）",
+    Perm.DATA_CLAIM: "认领导入池中的数据",
     Perm.SETTING_WRITE: "修改系统设置",
     Perm.EVENT_READ: "查看事件",
     Perm.EVENT_REPORT: "上报事件",

@@ -14,6 +14,7 @@ from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
 from services.sms import gateway_from
 from services.webhooks import WebhookSender
+from workers.imports import run_import
 from workers.jobs import heartbeat, purge_idempotency_keys
 from workers.lifecycle import lifecycle_daily
 from workers.messages import drain_outbox, fan_out_webhooks, remind
@@ -48,7 +49,7 @@ class WorkerSettings:
     on_startup: StartupShutdown | None = startup
     on_shutdown: StartupShutdown | None = shutdown
     # Jobs enqueued by name (`workers.queue.create_pool().enqueue_job(...)`) register here.
-    functions: Sequence[WorkerCoroutine | Function] = ()
+    functions: Sequence[WorkerCoroutine | Function] = (run_import,)
     cron_jobs: Sequence[CronJob] | None = (
         cron(heartbeat, minute=None, second=0, unique=True, run_at_startup=True),
         # Idempotency keys live 24 h (API.md): the expired ones go hourly.
