@@ -13,6 +13,7 @@ from services.clock import SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
 from services.sms import gateway_from
+from workers.daily import remind_daily_reports
 from workers.jobs import heartbeat
 from workers.lifecycle import lifecycle_daily
 from workers.messages import drain_outbox, remind
@@ -56,6 +57,8 @@ class WorkerSettings:
         cron(sweep, second=0, unique=True, run_at_startup=True),
         # R-SUP-6: reminders before the deadlines, every minute, idempotent likewise.
         cron(remind, second=30, unique=True, run_at_startup=True),
+        # R-DAY-1: reminders before the periodic reports are due, hourly; idempotent.
+        cron(remind_daily_reports, minute=20, unique=True, run_at_startup=True),
         # R-WF-5: SMS and other outside deliveries, every five seconds.
         cron(drain_outbox, second=set(range(0, 60, 5)), unique=True, run_at_startup=True),
     )

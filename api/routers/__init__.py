@@ -8,6 +8,7 @@ from api.routers import (
     calendar,
     changes,
     components,
+    daily,
     departments,
     events,
     grids,
@@ -69,4 +70,5 @@ ROUTERS = [
     mobile.router,
     mobile.handbook_router,
     sync.router,
+    daily.router,
 ]
