@@ -43,6 +43,8 @@ class Perm(StrEnum):
     ROUTING_WRITE = "routing:write"
     HOTLINE_WRITE = "hotline:write"
     POSITION_REPORT = "position:report"
+    ATTACHMENT_UPLOAD = "attachment:upload"
+    API_KEY_MANAGE = "api_key:manage"
     VISIT_READ = "visit:read"
     VISIT_WRITE = "visit:write"
     TRACK_READ = "track:read"
@@ -92,7 +94,7 @@ _WRITE_REGISTRIES = {
     Perm.PLACE_WRITE,
     Perm.TEAM_WRITE,
 }
-_EVENTS = {Perm.EVENT_READ, Perm.EVENT_REPORT, Perm.EVENT_HANDLE}
+_EVENTS = {Perm.EVENT_READ, Perm.EVENT_REPORT, Perm.EVENT_HANDLE, Perm.ATTACHMENT_UPLOAD}
 _OPERATIONAL = (
     _READ_ORG
     | _READ_REGISTRIES
@@ -146,7 +148,14 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     ),
     # R-JUR-2: departments see the events dispatched to them, never the whole registry.
     Role.DEPARTMENT_HANDLER: frozenset(
-        _READ_ORG | {Perm.NOTIFICATION_READ, Perm.EVENT_READ, Perm.EVENT_HANDLE, Perm.HANDBOOK_READ}
+        _READ_ORG
+        | {
+            Perm.NOTIFICATION_READ,
+            Perm.EVENT_READ,
+            Perm.EVENT_HANDLE,
+            Perm.ATTACHMENT_UPLOAD,
+            Perm.HANDBOOK_READ,
+        }
     ),
     Role.LEADER: frozenset(
         _READ_ORG
@@ -213,6 +222,8 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.ROUTING_WRITE: "维护事件自动分流规则",
     Perm.HOTLINE_WRITE: "热线登记与回访",
     Perm.POSITION_REPORT: "上报本人当前位置（移动端）",
+    Perm.ATTACHMENT_UPLOAD: "上传事件附件（照片、音频、视频、文档）",
+    Perm.API_KEY_MANAGE: "管理第三方接口密钥与事件推送订阅",
     Perm.VISIT_READ: "查看民情日记",
     Perm.VISIT_WRITE: "记录民情日记（移动端）",
     Perm.TRACK_READ: "回放网格员轨迹",

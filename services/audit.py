@@ -30,7 +30,7 @@ async def record(
     await ctx.session.execute(
         insert(AuditEntry).values(
             at=ctx.now(),
-            actor_id=principal.user_id,
+            actor_id=principal.user_id or principal.api_key_id,
             actor_name=principal.username,
             actor_unit_id=principal.unit_id or principal.department_id,
             unit_path=unit_path,
@@ -54,41 +54,63 @@ async def take_turn(ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class ChainReport:
+    """`first_broken_id` names the first entry whose hash or link breaks; `tail_missing`
+    says the newest entries are gone (the chain head names `head_id`, which is absent)."""
+
     intact: bool
     entries: int
     first_broken_id: int | None
+    tail_missing: bool
+    head_id: int | None
 
 
+# One statement, so the entries and the chain head are read from the same snapshot.
 _VERIFY = text(
     """
     WITH chain AS (
         SELECT id, hash, prev_hash, audit_hash(a) AS recomputed,
                lag(hash) OVER (ORDER BY id) AS previous
         FROM audit_log a
-    )
+    ),
+    newest AS (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1)
     SELECT
         (SELECT count(*) FROM chain) AS entries,
         (SELECT min(id) FROM chain
           WHERE hash <> recomputed OR prev_hash <> coalesce(previous, repeat('0', 64))
-        ) AS first_broken
+        ) AS first_broken,
+        head.last_id AS head_id,
+        head.last_id IS DISTINCT FROM (SELECT id FROM newest)
+          OR head.last_hash <> coalesce((SELECT hash FROM newest), repeat('0', 64))
+          AS tail_missing
+    FROM audit_chain_head head
     """
 )
 
 
+def chain_report(row: Any) -> ChainReport:
+    """The verification query's row as a report."""
+    return ChainReport(
+        intact=row.first_broken is None and not row.tail_missing,
+        entries=row.entries,
+        first_broken_id=row.first_broken,
+        tail_missing=row.tail_missing,
+        head_id=row.head_id,
+    )
+
+
 async def verify_chain(ctx: Ctx) -> ChainReport:
-    """Recompute every hash and link; report the first entry whose hash or link breaks.
+    """Recompute every hash and link and match the newest entry against the chain head;
+    report the first entry whose hash or link breaks, or a missing tail.
 
     The chain spans every jurisdiction, so the check reads the whole table (system scope) and
-    then restores the caller's scope; it reveals only counts and an entry id.
+    then restores the caller's scope; it reveals only counts and entry ids.
     """
     await set_scope(ctx.session, SYSTEM_SCOPE)
     try:
         row = (await ctx.session.execute(_VERIFY)).one()
     finally:
         await set_scope(ctx.session, ctx.principal.scope)
-    return ChainReport(
-        intact=row.first_broken is None, entries=row.entries, first_broken_id=row.first_broken
-    )
+    return chain_report(row)
 
 
 _ENTRY_COLUMNS = (

@@ -9,7 +9,7 @@ row-level secured (nothing personal in them). Periodic reports are unique per un
 period; ledger entries are kept per unit and year.
 
 Revision ID: 0026
-Revises: 0012
+Revises: 0024
 """
 
 from alembic import op
@@ -18,7 +18,7 @@ from domain.permissions import Perm
 from services.permission_rows import grant_sql, revoke_sql
 
 revision = "0026"
-down_revision = "0012"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,7 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
+from services.models.api_keys import ApiKey, ApiKeySecret, WebhookAttempt, WebhookSubscription
+from services.models.attachments import EventAttachment, Upload
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
 from services.models.base import Base
@@ -10,6 +12,7 @@ from services.models.events import Event, EventAction, EventStep
 from services.models.field_work import CheckIn, Handbook, SyncOperation, TrackPoint, VisitLog
 from services.models.houses import Address, House, Rental
 from services.models.idempotency import IdempotencyRecord
+from services.models.open311 import Open311Request
 from services.models.org import Department, OrgUnit, OrgUnitVersion
 from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
 from services.models.places import (
@@ -31,6 +34,8 @@ from services.models.tags import Notification, PersonTag, SystemSetting
 
 __all__ = [
     "Address",
+    "ApiKey",
+    "ApiKeySecret",
     "AuditEntry",
     "Base",
     "CalendarDay",
@@ -41,6 +46,7 @@ __all__ = [
     "Event",
     "EventAction",
     "EventAppeal",
+    "EventAttachment",
     "EventStep",
     "Family",
     "FamilyMember",
@@ -55,6 +61,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerLine",
     "Notification",
+    "Open311Request",
     "OrgUnit",
     "OrgUnitVersion",
     "Organisation",
@@ -79,9 +86,12 @@ __all__ = [
     "Team",
     "TeamMember",
     "TrackPoint",
+    "Upload",
     "User",
     "UserRole",
     "VideoPoint",
     "VisitLog",
+    "WebhookAttempt",
+    "WebhookSubscription",
     "WorkerPosition",
 ]
