@@ -650,6 +650,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "联系上来电人时须填写满意度，未联系上时不填",
         "Give the caller's satisfaction exactly when they were reached",
     ),
+    # jurisdiction profile photos (R-JURINFO-1)
+    "profile_image_upload_invalid": (
+        "照片须为本人已上传完成、尚未使用的图片",
+        "The photo must be a finished, unused image upload of your own",
+    ),
+    "profile_image_not_found": ("辖区照片不存在", "No such profile photo"),
     # API keys (R-API-1) and webhooks (R-API-3)
     "api_key_missing": ("缺少接口密钥", "The API key is missing"),
     "api_key_invalid": ("接口密钥无效", "The API key is invalid"),
