@@ -176,6 +176,18 @@ def escalate(as_of: AsOf = None) -> None:
 
 
 @app.command()
+def assess(as_of: AsOf = None) -> None:
+    """记入自动考核扣分与加分 / Write the automatic assessment lines (R-ASM-3/4) due by an instant.
+
+    Prints one JSON line {"lines", "deductions", "bonuses", "reversals", "joint"}. Idempotent.
+    """
+    from services.assessment_accrual import accrue_as_system
+
+    instant = _instant(as_of)
+    typer.echo(json.dumps(_as_system(lambda maker, clock: accrue_as_system(maker, clock, instant))))
+
+
+@app.command()
 def remind(as_of: AsOf = None) -> None:
     """发送时限到期前提醒 / Send the reminders due before deadlines (R-SUP-6) as of an instant.
 
