@@ -657,7 +657,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "profile_image_not_found": ("辖区照片不存在", "No such profile photo"),
     # API keys (R-API-1) and webhooks (R-API-3)
-    "api_key_missing": ("缺少接口密钥", "The API key is missing"),
     "api_key_invalid": ("接口密钥无效", "The API key is invalid"),
     "api_key_expired": ("接口密钥已过期", "The API key has expired"),
     "api_key_revoked": ("接口密钥已吊销", "The API key has been revoked"),
