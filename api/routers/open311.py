@@ -30,13 +30,6 @@ from services.context import Ctx
 PREFIX = "/open311/v2"
 
 
-def _format_of(request: Request) -> Format:
-    try:
-        return Format(request.path_params.get("format", ""))
-    except ValueError:
-        return Format.XML  # the format every endpoint must support
-
-
 def _status(exc: e.DomainError) -> int:
     """ "404 for resources that don't exist, 403 for errors because of wrong or missing
     api_key and basically 400 for any other error"."""
@@ -62,7 +55,7 @@ class Open311Route(APIRoute):
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
-            fmt, lang = _format_of(request), language(request)
+            fmt, lang = open311_format.format_of(request.url.path), language(request)
             try:
                 return await handler(request)
             except e.DomainError as exc:

@@ -170,6 +170,9 @@ async def test_r_api_2_unknown_service_code_and_format(client: AsyncClient, worl
     # A format the endpoint does not offer is a resource that does not exist (in XML,
     # "XML is a required format").
     assert_errors(await client.get(f"{V2}/services.html"), 404, "xml")
+    assert_errors(await client.get(f"{V2}/potholes.json"), 404)
+    assert_errors(await client.get(f"{V2}/services/x/y.xml"), 404, "xml")
+    assert_errors(await client.delete(f"{V2}/requests.json"), 400)
     english = await client.get(f"{V2}/services/x.json", headers={"Accept-Language": "en"})
     assert assert_errors(english, 404) == ["Service code x not found"]
 
