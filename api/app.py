@@ -17,6 +17,7 @@ from api.routers import ROUTERS
 from services.clock import Clock, SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
+from services.storage import storage_from
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "clients" / "web"
 
@@ -68,6 +69,7 @@ def create_app(*, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.clock = clock or SystemClock()
+    app.state.storage = storage_from(settings)
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(ApiKeyAuditMiddleware)

@@ -19,7 +19,7 @@ from domain.permissions import Perm
 from services.permission_rows import grant_sql, revoke_sql
 
 revision = "0023"
-down_revision = "0012"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
