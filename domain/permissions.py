@@ -126,9 +126,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     Role.GRID_WORKER: frozenset(_FIELD),
     Role.GRID_LEADER: frozenset(_FIELD),
     Role.COMMUNITY_STAFF: frozenset(
-        _OPERATIONAL
-        | _OFFICE
-        | {Perm.USER_READ, Perm.ASSESSMENT_READ, Perm.ASSESSMENT_REVIEW}
+        _OPERATIONAL | _OFFICE | {Perm.USER_READ, Perm.ASSESSMENT_READ, Perm.ASSESSMENT_REVIEW}
     ),
     Role.STREET_OPERATOR: frozenset(
         _OPERATIONAL
