@@ -12,6 +12,7 @@ from api.routers import (
     changes,
     command_centre,
     components,
+    daily,
     departments,
     events,
     grids,
@@ -84,6 +85,7 @@ ROUTERS = [
     mobile.router,
     mobile.handbook_router,
     sync.router,
+    daily.router,
     command_centre.router,
     analysis.router,
 ]
