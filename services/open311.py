@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from geoalchemy2.shape import to_shape
 from shapely.geometry import Point as ShapelyPoint
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -282,7 +284,7 @@ class Submission:
     attributes: Mapping[str, list[str]]
 
 
-async def _place(ctx: Ctx, fields: Mapping[str, str]) -> tuple[OrgUnit, ShapelyPoint | None, str]:
+async def _place(ctx: Ctx, fields: Mapping[str, str]) -> tuple[OrgUnit, BaseGeometry | None, str]:
     """The grid, point and address of a request from "one of lat & long or address_string
     or address_id": a point is located in the key's grids; an address id or an address
     string must name one standard address there (R-MAP-3)."""
@@ -322,17 +324,7 @@ async def _place(ctx: Ctx, fields: Mapping[str, str]) -> tuple[OrgUnit, ShapelyP
         )
     address = addresses[0]
     grid = await ctx.session.get_one(OrgUnit, address.grid_id)
-    location = None
-    if address.location is not None:
-        location = ShapelyPoint(
-            *(
-                await ctx.session.execute(
-                    select(func.ST_X(Address.location), func.ST_Y(Address.location)).where(
-                        Address.id == address.id
-                    )
-                )
-            ).one()
-        )
+    location = to_shape(address.location) if address.location is not None else None
     return grid, location, address_string or address.full_text
 
 

@@ -301,3 +301,27 @@ async def test_r_api_2_post_is_idempotent_with_the_header_key(
     assert first.status_code == again.status_code == 201
     assert json(first) == json(again)
     assert await count(session, Event) == 1
+
+
+async def test_r_api_2_a_request_moves_with_its_grid(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """R-GRID-2: moving a grid's records re-homes a request's Open311 fields with its event
+    (their jurisdiction path follows), so it stays where the event is."""
+    key = await reporter_key(session, clock, world)
+    [answer] = json(await post(client, form(key)))
+    moved = await client.post(
+        f"/api/v1/grids/{world.g1.id}/move-records",
+        json={"target_grid_id": str(world.g2.id), "reason": "网格调整"},
+        headers=auth(world.admin_d, clock),
+    )
+    assert moved.status_code == 200, moved.text
+    await set_scope(session, SYSTEM_SCOPE)
+    stored = (
+        await session.execute(
+            select(Open311Request.path, Event.path).join(Event, Event.id == Open311Request.event_id)
+        )
+    ).one()
+    assert stored[0] == stored[1] == world.g2.path
+    [shown] = json(await client.get(f"{V2}/requests/{answer['service_request_id']}.json"))
+    assert shown["status"] == "open"
