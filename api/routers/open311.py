@@ -25,6 +25,7 @@ from domain.open311 import Format
 from domain.permissions import Perm
 from domain.principal import PUBLIC, Principal
 from services import open311 as service
+from services import throttle
 from services.context import Ctx
 
 PREFIX = "/open311/v2"
@@ -100,6 +101,10 @@ async def _agency(
         raise e.PermissionDenied("open311_api_key_invalid") from exc
 
 
+# Public reads from one client address per hour (a key counts against its own limit).
+PUBLIC_READS_PER_HOUR = 1200
+
+
 async def reader_ctx(
     request: Request,
     session: Session,
@@ -107,10 +112,21 @@ async def reader_ctx(
     redis: RedisDep,
     api_key: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Ctx:
-    """A read: public, or the agency of the `api_key` given (the query argument or the
-    X-API-Key header). The query itself limits what either sees."""
+    """A read: public, throttled per client address, or the agency of the `api_key` given
+    (the query argument or the X-API-Key header). The query itself limits what either sees."""
     raw = api_key or request.headers.get(API_KEY_HEADER)
-    principal = await _agency(request, session, clock, redis, raw) if raw else PUBLIC
+    if raw:
+        principal = await _agency(request, session, clock, redis, raw)
+    else:
+        await throttle.hit(
+            redis,
+            name="open311",
+            subject=request.client.host if request.client else "unknown",
+            limit=PUBLIC_READS_PER_HOUR,
+            window_seconds=3600,
+            now=clock.now(),
+        )
+        principal = PUBLIC
     return Ctx(
         session=session, principal=principal, clock=clock, request_id=request.state.request_id
     )

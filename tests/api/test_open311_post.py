@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.principal import SYSTEM_SCOPE
 from services.db import set_scope
 from services.models import AuditEntry, Event, Open311Request
-from tests.api.test_open311 import INSIDE, V2, assert_errors, json, xml
+from tests.api.test_open311 import INSIDE, V2, assert_errors, fresh_throttle, json, xml
 from tests.conftest import MovableClock
 from tests.factories import World, auth, make_user
 from tests.routes.api_keys import make_key
 from tests.routes.houses import make_address
 
+__all__ = ["fresh_throttle"]
 # Inside grid G3, street S2's: outside a key of S1.
 IN_S2 = {"lat": "39.42", "long": "76.02"}
 
