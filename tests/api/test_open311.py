@@ -320,6 +320,8 @@ async def test_r_api_2_request_filters(
         return [r["service_request_id"] for r in found]
 
     assert await ids() == [health, cover, light]
+    listed = xml(await client.get(f"{V2}/requests.xml", params={"status": "open"}))
+    assert [r.findtext("service_request_id") for r in listed] == [health, light]
     assert await ids(service_request_id=f"{light},{health}", status="closed") == [health, light]
     assert await ids(service_code="city_component-street_light,livelihood-health") == [
         health,
