@@ -51,8 +51,12 @@ SERVICE_TYPES: dict[Category, ServiceType] = {
     Category.CITY_COMPONENT: ServiceType.REALTIME,
     Category.OTHER: ServiceType.REALTIME,
 }
-# A disputed request is published (and its token resolves) once a handler accepted it.
+# A batch request is published (and its token resolves) once a handler accepted it.
 TAKEN_IN = frozenset({State.HANDLING, State.PENDING_VERIFY, State.CLOSED})
+
+
+def categories_of(kind: ServiceType) -> list[Category]:
+    return [category for category, its in SERVICE_TYPES.items() if its == kind]
 
 
 class Status(StrEnum):

@@ -64,13 +64,16 @@ async def jurisdiction(ctx: Ctx, jurisdiction_id: str | None) -> str | None:
 
 
 def _published() -> ColumnElement[bool]:
+    """Filed through Open311 and published by its service type: realtime at once, batch
+    once taken in, blackbox never."""
+
+    def of(kind: ServiceType) -> ColumnElement[bool]:
+        return Event.category.in_([c.value for c in open311.categories_of(kind)])
+
+    taken_in = Event.state.in_([state.value for state in TAKEN_IN])
     return and_(
         Event.source == Source.OPEN311.value,
-        Event.category != Category.SECURITY_HAZARD.value,
-        or_(
-            Event.category != Category.DISPUTE.value,
-            Event.state.in_([state.value for state in TAKEN_IN]),
-        ),
+        or_(of(ServiceType.REALTIME), and_(of(ServiceType.BATCH), taken_in)),
     )
 
 
