@@ -153,6 +153,8 @@ class Attribute:
 
 
 _YES_NO = (("true", "是"), ("false", "否"))
+# The event fields' own bounds (api/schemas/events.py EventCreate): title, parties, people.
+MAX_STRING, MAX_TEXT, MAX_NUMBER = 200, 1000, 100_000
 # The event's own fields beyond what the base request carries (R-EVT-1).
 _COMMON = (
     Attribute("title", Datatype.STRING, False, "事件标题（不填时用服务名称）", "title"),
@@ -223,7 +225,7 @@ def _attribute_value(attribute: Attribute, values: list[str]) -> Any:
     value = values[0].strip()
     if attribute.datatype == Datatype.NUMBER:
         number = float(value)
-        if not math.isfinite(number) or number < 0 or number != int(number):
+        if not math.isfinite(number) or not 0 <= number <= MAX_NUMBER or number != int(number):
             raise ValueError
         return int(number)
     if attribute.datatype == Datatype.DATETIME:
@@ -232,7 +234,9 @@ def _attribute_value(attribute: Attribute, values: list[str]) -> Any:
         if value not in {key for key, _ in attribute.values}:
             raise ValueError
         return value == "true" if attribute.values == _YES_NO else value
-    if attribute.datatype == Datatype.STRING and ("\n" in value or len(value) > 200):
+    if attribute.datatype == Datatype.STRING and ("\n" in value or len(value) > MAX_STRING):
+        raise ValueError
+    if attribute.datatype == Datatype.TEXT and len(value) > MAX_TEXT:
         raise ValueError
     return value
 
