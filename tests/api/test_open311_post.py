@@ -284,6 +284,11 @@ async def test_r_api_2_a_key_bounds_what_is_seen(
     assert (await client.get(f"{V2}/requests/{numbers[0]}.xml", headers=header)).status_code == 200
     assert_errors(await client.get(f"{V2}/requests/{numbers[1]}.json", headers=header), 404)
     assert json(await client.get(f"{V2}/requests.json")) == []
+    # A key that may only file sees what the public sees, within its scope.
+    filer = await reporter_key(session, clock, world)
+    [filed] = json(await post(client, form(filer)))
+    mine = await client.get(f"{V2}/requests.json", params={"api_key": filer})
+    assert [r["service_request_id"] for r in json(mine)] == [filed["service_request_id"]]
     over = await client.get(f"{V2}/requests.json", headers=header)
     assert_errors(over, 429)
     assert over.headers["Retry-After"]
