@@ -166,12 +166,14 @@ async def test_r_api_2_post_without_a_valid_key_is_403(
 async def test_r_api_2_post_service_code_errors(
     client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
 ) -> None:
-    """ "404 - service_code or jurisdiction_id was not found (specified in error response)";
-    "400 - service_code or jurisdiction_id was not provided"."""
+    """"400 - service_code or jurisdiction_id was not provided"; an unknown service_code is
+    an argument the request "can not be fulfilled" with — "basically 400 for any other
+    error" (the spec keeps 404 for "resources that don't exist", and issue 5 asks 400 here);
+    "404 - … jurisdiction_id was not found"."""
     key = await reporter_key(session, clock, world)
-    [text] = assert_errors(await post(client, form(key, service_code="pothole")), 404)
+    [text] = assert_errors(await post(client, form(key, service_code="pothole")), 400)
     assert "pothole" in text
-    assert_errors(await post(client, form(key, service_code="pothole"), "xml"), 404, "xml")
+    assert_errors(await post(client, form(key, service_code="pothole"), "xml"), 400, "xml")
     assert_errors(await post(client, form(key, service_code="")), 400)
     assert_errors(await post(client, form(key, jurisdiction_id="sfgov.org")), 404)
     assert (await post(client, form(key, jurisdiction_id="653101000000"))).status_code == 201
