@@ -166,7 +166,7 @@ async def test_r_api_2_post_without_a_valid_key_is_403(
 async def test_r_api_2_post_service_code_errors(
     client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
 ) -> None:
-    """"400 - service_code or jurisdiction_id was not provided"; an unknown service_code is
+    """ "400 - service_code or jurisdiction_id was not provided"; an unknown service_code is
     an argument the request "can not be fulfilled" with — "basically 400 for any other
     error" (the spec keeps 404 for "resources that don't exist", and issue 5 asks 400 here);
     "404 - … jurisdiction_id was not found"."""
