@@ -149,11 +149,14 @@ async def apply(ctx: Ctx, op: Operation) -> dict[str, Any]:
         assert claimed is not None
         return _replayed(claimed)
     except PreconditionFailed:
+        server = await _server_version(ctx, op)
         return {
             "op_id": op.op_id,
             "status": OpStatus.CONFLICT.value,
             "target_type": "visit",
-            "server": await _server_version(ctx, op),
+            "target_id": str(server["id"]),
+            "version": server["version"],
+            "server": server,
         }
     except DomainError as exc:
         refusal = _refusal(exc)
