@@ -150,6 +150,8 @@ async def test_r_mob_1_visit_log_links_people_of_the_grid_and_refuses_stale_edit
     assert_problem(stale, 412, "precondition_failed")
     assert (await client.get(url, headers=headers)).json()["content"] == "第二次走访"
     assert await audit_actions(session, visit["id"]) == ["visit.create", "visit.update"]
+    forged = await client.get(f"{M}/visits", params={"cursor": "WyJ4Il0"}, headers=headers)
+    assert_problem(forged, 400, "cursor_invalid")
     listed = await client.get(
         f"{M}/visits", params={"person_id": str(person["id"])}, headers=headers
     )
