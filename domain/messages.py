@@ -29,7 +29,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "刷新令牌已被使用，该登录会话已注销",
         "The refresh token was already used; the session has been revoked",
     ),
-    "user_disabled": ("用户已停用", "The user is disabled"),
     # idempotency / concurrency
     "idempotency_key_reused": (
         "幂等键已用于不同的请求内容",
@@ -113,7 +112,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "An active record with the same identity already exists in this grid",
     ),
     "reason_required": ("请填写原因", "A reason is required"),
-    "export_format": ("导出格式须为 csv 或 xlsx", "Export format must be csv or xlsx"),
     # workflow
     "transition_not_allowed": (
         "当前状态（{state}）不允许执行“{action}”",
@@ -301,7 +299,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "年龄不符合「{label}」的条件（{range} 周岁）",
         "The person's age does not suit {label} ({range} years)",
     ),
-    "tag_gender_mismatch": ("「{label}」仅适用于{gender}性", "{label} does not suit this gender"),
+    "tag_gender_mismatch": ("「{label}」仅适用于{gender}性", "{label} is only for gender {gender}"),
     "tag_conversion_not_allowed": (
         "「{source}」不能转为「{target}」",
         "A {source} tag cannot be converted to {target}",
@@ -542,6 +540,61 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "appeal_exists": ("该核查评价已申诉过", "This verification was already appealed"),
     "appeal_not_found": ("没有待裁定的申诉", "No undecided appeal"),
+    # Assessment (R-ASM-1 … R-ASM-5).
+    "rule_set_not_found": ("考核细则不存在", "No such assessment rule set"),
+    "rule_set_state": (
+        "考核细则当前状态（{state}）不允许此操作（{action}）",
+        "The rule set's state ({state}) does not allow {action}",
+    ),
+    "rule_set_changed": ("考核细则已被他人修改，请刷新后重试", "The rule set changed meanwhile"),
+    "rule_set_enabled_exists": (
+        "该单位本年度同类考核细则已有启用的版本",
+        "The owner already has an enabled rule set of this year and kind",
+    ),
+    "assessment_rules_invalid": ("考核细则校验未通过", "The rule set's items are invalid"),
+    "assessment_item_code_invalid": (
+        "考核项编码须为小写字母开头的字母、数字或下划线（最多32位）",
+        "An item code is lower-case letters, digits and underscores (at most 32)",
+    ),
+    "assessment_item_code_taken": ("考核项编码重复", "The item code is used twice"),
+    "assessment_points_invalid": (
+        "分值须非零、绝对值不超过100、最多一位小数",
+        "Points are non-zero, at most 100 and have at most one decimal",
+    ),
+    "assessment_signal_taken": (
+        "同一系统指标只能绑定一个考核项",
+        "A system signal is bound to one item at most",
+    ),
+    "assessment_card_points_whole": (
+        "督办黄牌、红牌的分值须为整数且不设上限",
+        "Card items have whole points and no cap",
+    ),
+    "assessment_cap_invalid": ("上限不能小于单次分值", "The cap is below one item's points"),
+    "assessment_scores_invalid": ("评分校验未通过", "The scores are invalid"),
+    "assessment_manual_item_unknown": (
+        "不是适用考核细则中的人工考核项，或重复评分",
+        "Not a manual item of the applicable rule set, or scored twice",
+    ),
+    "assessment_points_out_of_range": (
+        "评分须与考核项同号，且不超过其分值（或上限）",
+        "A score has the item's sign and at most its points (or cap)",
+    ),
+    "assessment_not_assessed": ("该单位不参加考核", "This unit is not assessed"),
+    "review_holder_required": (
+        "须且只能指定一个被考核单位或部门",
+        "Name exactly one unit or department",
+    ),
+    "review_not_found": ("考核评分表不存在", "No such review"),
+    "review_exists": ("该单位本期考核评分表已存在", "The review of this period already exists"),
+    "review_changed": ("考核评分表已被他人修改，请刷新后重试", "The review changed meanwhile"),
+    "review_not_yours": (
+        "只有被考核单位本身或其直接上级可执行此操作（{action}）",
+        "Only the assessed unit or its direct superior may {action} here",
+    ),
+    "review_transition_not_allowed": (
+        "考核评分表当前状态（{state}）不允许此操作（{action}）",
+        "The review's state ({state}) does not allow {action}",
+    ),
     # Citizens and the hotline (R-CIT-1).
     "location_outside_city": (
         "所选位置不在本平台的网格范围内",
@@ -559,6 +612,40 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This call asks for no call-back, or its event is not handled yet",
     ),
     "callback_done": ("已回访过", "The call-back was already recorded"),
+    # imports, claims and comparisons (SPEC §4)
+    "registry_unknown": ("没有这一类数据的导入模板", "No import template for this registry"),
+    "import_needs_district": ("导入须指定县区", "An import is addressed to a district"),
+    "import_format_unsupported": (
+        "仅支持 XLSX、CSV 或 XML 文件",
+        "Only XLSX, CSV or XML files are accepted",
+    ),
+    "import_file_empty": ("文件为空", "The file is empty"),
+    "import_encoding_invalid": (
+        "文件编码无法识别（请使用 UTF-8 或 GBK）",
+        "The file's encoding is not UTF-8 or GBK",
+    ),
+    "import_file_unreadable": ("文件无法读取", "The file cannot be read"),
+    "import_columns_mismatch": (
+        "文件的列与「{registry}」模板不一致，整个文件未导入",
+        "The file's columns differ from the {registry} template; nothing was imported",
+    ),
+    "column_missing": ("缺少此列", "This column is missing"),
+    "column_unexpected": ("模板中没有此列", "This column is not in the template"),
+    "import_not_found": ("导入任务不存在", "No such import"),
+    "import_finished": ("导入已结束（{state}），不能取消", "The import is over ({state})"),
+    "identity_required": (
+        "须填写证件号码或姓名（单位、场所须填写名称）",
+        "An ID number or a name is required (a name for organisations)",
+    ),
+    "licence_invalid": ("统一社会信用代码校验未通过", "The licence number is invalid"),
+    "grid_not_in_district": ("该网格不在导入的县区内", "No such grid in the district"),
+    "import_row_not_found": ("导入池中没有这一行", "No such row in the import pool"),
+    "import_row_claimed": ("该行已被认领", "The row has been claimed"),
+    "import_row_no_duplicate": (
+        "网格中没有与该行重复的在册记录",
+        "No active record in the grid duplicates this row",
+    ),
+    "comparison_not_found": ("比对记录不存在", "No such comparison"),
     "callback_satisfaction": (
         "联系上来电人时须填写满意度，未联系上时不填",
         "Give the caller's satisfaction exactly when they were reached",

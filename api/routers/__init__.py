@@ -20,6 +20,7 @@ from api.routers import (
     hotline,
     households,
     houses,
+    imports,
     jurisdiction_info,
     map,
     mobile,
@@ -38,6 +39,7 @@ from api.routers import (
     teams,
     users,
     video_points,
+    webhooks,
 )
 
 ROUTERS = [
@@ -66,6 +68,9 @@ ROUTERS = [
     video_points.router,
     calendar.router,
     events.router,
+    imports.router,
+    imports.pool_router,
+    imports.compare_router,
     events.dictionary_router,
     attachments.uploads_router,
     attachments.router,
@@ -75,6 +80,7 @@ ROUTERS = [
     changes.router,
     assessment.router,
     api_keys.router,
+    webhooks.router,
     open311.router,
     mobile.router,
     mobile.handbook_router,
