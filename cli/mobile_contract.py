@@ -163,15 +163,15 @@ def workflow_table() -> dict[str, Any]:
     }
 
 
-def render(document: dict[str, Any]) -> str:
+def as_json(document: dict[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 def expected_files() -> dict[Path, str]:
     main = json.loads(MAIN_SPEC.read_text(encoding="utf-8"))
     return {
-        CONTRACT / "openapi.json": render(app_openapi(main)),
-        CONTRACT / "workflow.json": render(workflow_table()),
+        CONTRACT / "openapi.json": as_json(app_openapi(main)),
+        CONTRACT / "workflow.json": as_json(workflow_table()),
     }
 
 
