@@ -700,12 +700,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "check_in_open": ("已有未签退的打卡，请先签退", "A check-in is still open; check out first"),
     "no_open_check_in": ("当前没有未签退的打卡", "No check-in is open"),
     "handbook_not_found": ("工作手册不存在", "Handbook not found"),
-    "sync_operation_unknown": ("不支持的同步操作类型", "Unknown sync operation type"),
     "sync_target_required": ("该操作须指明目标记录", "This operation needs a target_id"),
-    "sync_duplicate_op": (
-        "同一批次中操作编号重复",
-        "An operation id appears twice in the batch",
-    ),
     # daily work (R-DAY-1, R-DAY-2)
     "period_invalid": (
         "报表期间格式错误（月：2026-11，季：2026-Q4，年：2026）",
