@@ -54,6 +54,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A unit without a parent must be a city or a district",
     ),
     "unit_has_children": ("该组织下仍有下级组织", "The unit still has child units"),
+    "unit_leaves_children_outside": (
+        "调整后的边界会使下级单位超出范围：{codes}",
+        "The new boundary would leave child units outside: {codes}",
+    ),
     "unit_has_members": ("该组织下仍有用户或部门", "The unit still has users or departments"),
     "use_grid_endpoint": ("网格请通过网格接口维护", "Maintain grids through the grid endpoints"),
     # departments and users
