@@ -10,7 +10,7 @@ STAMP := $(VENV)/.stamp
 GRIDCTL := $(VENV)/bin/gridctl
 PG_CONTROL := /usr/share/postgresql/15/extension/postgis.control
 
-.PHONY: venv postgis services db run lint test openapi
+.PHONY: venv postgis services db run lint test openapi bench
 
 # The virtualenv, (re)installed whenever pyproject.toml changes.
 venv: $(STAMP)
@@ -67,3 +67,10 @@ test: $(STAMP) postgis services lint
 openapi: $(STAMP)
 	$(GRIDCTL) openapi > openapi/openapi.json.tmp
 	mv openapi/openapi.json.tmp openapi/openapi.json
+
+# City-scale benchmarks against the raw-SQL floor (not part of `make test`): builds the
+# scale's database once (grid_bench_$(SCALE)), then writes bench/results/LATEST.md.
+SCALE ?= 2m
+bench: $(STAMP) postgis services
+	command -v wrk >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+	$(VENV)/bin/python -m bench.run --scale $(SCALE)

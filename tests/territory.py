@@ -101,6 +101,7 @@ async def remove_events(grid_id: uuid.UUID) -> None:
             f"DELETE FROM event_appeals WHERE event_id IN {mine};"
             f"DELETE FROM citizen_submissions WHERE event_id IN {mine};"
             f"DELETE FROM hotline_calls WHERE event_id IN {mine};"
+            f"DELETE FROM open311_requests WHERE event_id IN {mine};"
             f"UPDATE events SET current_step_id = NULL WHERE id IN {mine};"
             f"DELETE FROM event_actions WHERE event_id IN {mine};"
             f"DELETE FROM event_steps WHERE event_id IN {mine};"

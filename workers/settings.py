@@ -13,7 +13,7 @@ from services.clock import SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
 from services.sms import gateway_from
-from workers.jobs import heartbeat
+from workers.jobs import heartbeat, purge_idempotency_keys
 from workers.lifecycle import lifecycle_daily
 from workers.messages import drain_outbox, remind
 from workers.queue import deserialize, redis_settings, serialize
@@ -47,6 +47,8 @@ class WorkerSettings:
     functions: Sequence[WorkerCoroutine | Function] = ()
     cron_jobs: Sequence[CronJob] | None = (
         cron(heartbeat, minute=None, second=0, unique=True, run_at_startup=True),
+        # Idempotency keys live 24 h (API.md): the expired ones go hourly.
+        cron(purge_idempotency_keys, minute=17, second=0, unique=True, run_at_startup=True),
         # R-KEY-2: the tag life cycle, daily at 01:05 business time. Idempotent, so it also
         # runs when a worker starts: a day missed while the worker was down is caught up. A
         # first run over a whole city writes many rows: it gets more than the default 300 s.

@@ -11,7 +11,7 @@ so every automatic line is written once however often and however concurrently t
 accrual runs.
 
 Revision ID: 0021
-Revises: 0012
+Revises: 0028
 """
 
 from alembic import op
@@ -20,7 +20,7 @@ from domain.permissions import Perm
 from services.permission_rows import grant_sql, revoke_sql
 
 revision = "0021"
-down_revision = "0012"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 

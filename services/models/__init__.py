@@ -1,14 +1,19 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
+from services.models.api_keys import ApiKey, ApiKeySecret, WebhookAttempt, WebhookSubscription
 from services.models.assessment import Review, RuleItem, RuleSet
+from services.models.attachments import EventAttachment, Upload
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
 from services.models.base import Base
 from services.models.calendar import CalendarDay
 from services.models.citizens import CitizenSubmission, HotlineCall, HotlineCaller
+from services.models.daily import LedgerEntry, PeriodicReport
 from services.models.events import Event, EventAction, EventStep
+from services.models.field_work import CheckIn, Handbook, SyncOperation, TrackPoint, VisitLog
 from services.models.houses import Address, House, Rental
 from services.models.idempotency import IdempotencyRecord
+from services.models.open311 import Open311Request
 from services.models.org import Department, OrgUnit, OrgUnitVersion
 from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
 from services.models.places import (
@@ -30,18 +35,23 @@ from services.models.tags import Notification, PersonTag, SystemSetting
 
 __all__ = [
     "Address",
+    "ApiKey",
+    "ApiKeySecret",
     "AuditEntry",
     "Base",
     "CalendarDay",
+    "CheckIn",
     "CitizenSubmission",
     "Component",
     "Department",
     "Event",
     "EventAction",
     "EventAppeal",
+    "EventAttachment",
     "EventStep",
     "Family",
     "FamilyMember",
+    "Handbook",
     "HotlineCall",
     "HotlineCaller",
     "House",
@@ -49,12 +59,15 @@ __all__ = [
     "HouseholdMember",
     "IdempotencyRecord",
     "JurisdictionProfile",
+    "LedgerEntry",
     "LedgerLine",
     "Notification",
+    "Open311Request",
     "OrgUnit",
     "OrgUnitVersion",
     "Organisation",
     "OutboxMessage",
+    "PeriodicReport",
     "Permission",
     "Person",
     "PersonTag",
@@ -72,11 +85,17 @@ __all__ = [
     "StatusChange",
     "StepReminder",
     "Supervision",
+    "SyncOperation",
     "SystemSetting",
     "Team",
     "TeamMember",
+    "TrackPoint",
+    "Upload",
     "User",
     "UserRole",
     "VideoPoint",
+    "VisitLog",
+    "WebhookAttempt",
+    "WebhookSubscription",
     "WorkerPosition",
 ]

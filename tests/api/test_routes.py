@@ -32,7 +32,7 @@ PUBLIC = {
     ("POST", "/api/v1/public/submissions"),
     ("GET", "/api/v1/public/submissions/{receipt}"),
     ("POST", "/api/v1/public/submissions/{receipt}/rating"),
-}
+} | TABLE.public
 
 
 def _api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:

@@ -6,6 +6,7 @@ Each module in this package defines:
   `async def setup(session, world, clock) -> Call` (to create the record first). A user of
   sibling street S2 must get 404; a user of the district must succeed.
 - `UNSCOPED`: routes that are lists, the caller's own data or catalogues.
+- `PUBLIC`: routes open to anyone by design, each module saying why.
 - `LISTS`: list paths (or (path, seed) pairs) whose items must never include S1's records
   for S2's user; seeded records must be visible to the district's user.
 """
@@ -48,6 +49,7 @@ class RouteTable:
     scoped: dict[tuple[str, str], Setup]
     unscoped: set[tuple[str, str]]
     lists: list[ListEntry]
+    public: set[tuple[str, str]] = field(default_factory=set)
 
 
 def collect() -> RouteTable:
@@ -57,4 +59,5 @@ def collect() -> RouteTable:
         table.scoped.update(getattr(module, "SCOPED", {}))
         table.unscoped.update(getattr(module, "UNSCOPED", set()))
         table.lists.extend(getattr(module, "LISTS", []))
+        table.public.update(getattr(module, "PUBLIC", set()))
     return table
