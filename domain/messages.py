@@ -29,7 +29,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "刷新令牌已被使用，该登录会话已注销",
         "The refresh token was already used; the session has been revoked",
     ),
-    "user_disabled": ("用户已停用", "The user is disabled"),
     # idempotency / concurrency
     "idempotency_key_reused": (
         "幂等键已用于不同的请求内容",
@@ -113,7 +112,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "An active record with the same identity already exists in this grid",
     ),
     "reason_required": ("请填写原因", "A reason is required"),
-    "export_format": ("导出格式须为 csv 或 xlsx", "Export format must be csv or xlsx"),
     # workflow
     "transition_not_allowed": (
         "当前状态（{state}）不允许执行“{action}”",
@@ -301,7 +299,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "年龄不符合「{label}」的条件（{range} 周岁）",
         "The person's age does not suit {label} ({range} years)",
     ),
-    "tag_gender_mismatch": ("「{label}」仅适用于{gender}性", "{label} does not suit this gender"),
+    "tag_gender_mismatch": ("「{label}」仅适用于{gender}性", "{label} is only for gender {gender}"),
     "tag_conversion_not_allowed": (
         "「{source}」不能转为「{target}」",
         "A {source} tag cannot be converted to {target}",
@@ -631,6 +629,51 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "webhook_key_cannot_read_events": (
         "该接口密钥没有查看事件的权限，无法订阅事件推送",
         "The key may not read events, so it cannot subscribe to their changes",
+    ),
+    # field work, offline sync (R-MOB-1, R-MOB-2)
+    "user_not_found": ("用户不存在", "User not found"),
+    "visit_not_found": ("民情日记不存在", "Visit log entry not found"),
+    "visit_link_invalid": (
+        "关联的人员或房屋须属于该网格",
+        "The linked person or house must belong to the visit's grid",
+    ),
+    "check_in_open": ("已有未签退的打卡，请先签退", "A check-in is still open; check out first"),
+    "no_open_check_in": ("当前没有未签退的打卡", "No check-in is open"),
+    "handbook_not_found": ("工作手册不存在", "Handbook not found"),
+    "sync_operation_unknown": ("不支持的同步操作类型", "Unknown sync operation type"),
+    "sync_target_required": ("该操作须指明目标记录", "This operation needs a target_id"),
+    "sync_duplicate_op": (
+        "同一批次中操作编号重复",
+        "An operation id appears twice in the batch",
+    ),
+    # daily work (R-DAY-1, R-DAY-2)
+    "period_invalid": (
+        "报表期间格式错误（月：2026-11，季：2026-Q4，年：2026）",
+        "Malformed period (month 2026-11, quarter 2026-Q4, year 2026)",
+    ),
+    "period_not_over": ("该期间尚未结束，不能填报", "The period is not over yet"),
+    "report_level_invalid": (
+        "报表由社区填报，街道、区县为下级汇总",
+        "Reports are filed by communities; streets and districts get the roll-up",
+    ),
+    "report_already_filed": ("本期报表已填报", "This period's report was already filed"),
+    "report_not_found": ("报表不存在", "Report not found"),
+    "figures_invalid": ("报表数字有误：{detail}", "Invalid figures: {detail}"),
+    "amend_needs_superior": (
+        "只有上级单位可以修正下级报表",
+        "Only a superior unit may amend a subordinate's report",
+    ),
+    "ledger_entry_not_found": ("台账记录不存在", "Ledger entry not found"),
+    "ledger_subtype_invalid": ("台账类型与子类不符", "The sub-type does not fit the ledger kind"),
+    "ledger_year_mismatch": ("日期须在台账年度内", "The date must lie in the ledger's year"),
+    "ledger_doc_no_required": ("文件台账须填写文号", "A document entry needs its number"),
+    "analysis_window_invalid": (
+        "统计截止日期不能早于起始日期",
+        "The end date is before the start date",
+    ),
+    "analysis_window_too_long": (
+        "统计区间过长，请缩短区间或改用更粗的粒度",
+        "The period is too long: shorten it or choose a coarser granularity",
     ),
 }
 

@@ -47,6 +47,13 @@ class Perm(StrEnum):
     POSITION_REPORT = "position:report"
     ATTACHMENT_UPLOAD = "attachment:upload"
     API_KEY_MANAGE = "api_key:manage"
+    VISIT_READ = "visit:read"
+    VISIT_WRITE = "visit:write"
+    TRACK_READ = "track:read"
+    HANDBOOK_READ = "handbook:read"
+    HANDBOOK_WRITE = "handbook:write"
+    DAILY_READ = "daily:read"
+    DAILY_WRITE = "daily:write"
 
 
 class Role(StrEnum):
@@ -95,18 +102,33 @@ _OPERATIONAL = (
     | _READ_REGISTRIES
     | _WRITE_REGISTRIES
     | _EVENTS
-    | {Perm.PII_REVEAL, Perm.NOTIFICATION_READ, Perm.DATA_EXPORT, Perm.DATA_CLAIM}
+    | {
+        Perm.PII_REVEAL,
+        Perm.NOTIFICATION_READ,
+        Perm.DATA_EXPORT,
+        Perm.DATA_CLAIM,
+        Perm.VISIT_READ,
+        Perm.HANDBOOK_READ,
+        Perm.DAILY_READ,
+    }
 )
 
-# Who walks the grid with the mobile app and reports where they are (R-MAP-1 layer).
-_FIELD = _OPERATIONAL | {Perm.POSITION_REPORT}
+# Who walks the grid with the mobile app, reports where they are (R-MAP-1 layer) and keeps
+# the visit log (R-MOB-1).
+_FIELD = _OPERATIONAL | {Perm.POSITION_REPORT, Perm.VISIT_WRITE}
+# Who keeps the periodic reports and ledgers (R-DAY-1, R-DAY-2) and follows the workers'
+# tracks (R-CMD-1).
+_OFFICE = {Perm.DAILY_WRITE, Perm.TRACK_READ}
 
 ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     Role.GRID_WORKER: frozenset(_FIELD),
     Role.GRID_LEADER: frozenset(_FIELD),
-    Role.COMMUNITY_STAFF: frozenset(_OPERATIONAL | {Perm.USER_READ, Perm.ASSESSMENT_READ}),
+    Role.COMMUNITY_STAFF: frozenset(
+        _OPERATIONAL | _OFFICE | {Perm.USER_READ, Perm.ASSESSMENT_READ}
+    ),
     Role.STREET_OPERATOR: frozenset(
         _OPERATIONAL
+        | _OFFICE
         | {
             Perm.USER_READ,
             Perm.EVENT_SUPERVISE,
@@ -117,6 +139,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     ),
     Role.DISTRICT_OPERATOR: frozenset(
         _OPERATIONAL
+        | _OFFICE
         | {
             Perm.USER_READ,
             Perm.GRID_WRITE,
@@ -130,7 +153,13 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     # R-JUR-2: departments see the events dispatched to them, never the whole registry.
     Role.DEPARTMENT_HANDLER: frozenset(
         _READ_ORG
-        | {Perm.NOTIFICATION_READ, Perm.EVENT_READ, Perm.EVENT_HANDLE, Perm.ATTACHMENT_UPLOAD}
+        | {
+            Perm.NOTIFICATION_READ,
+            Perm.EVENT_READ,
+            Perm.EVENT_HANDLE,
+            Perm.ATTACHMENT_UPLOAD,
+            Perm.HANDBOOK_READ,
+        }
     ),
     Role.LEADER: frozenset(
         _READ_ORG
@@ -142,13 +171,22 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.EVENT_READ,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
+            Perm.TRACK_READ,
+            Perm.HANDBOOK_READ,
+            Perm.DAILY_READ,
         }
     ),
     Role.ADMIN: frozenset(Perm),
     Role.AUDITOR: frozenset(
         _READ_ORG
         | _READ_REGISTRIES
-        | {Perm.USER_READ, Perm.ROLE_READ, Perm.AUDIT_READ, Perm.ASSESSMENT_READ}
+        | {
+            Perm.USER_READ,
+            Perm.ROLE_READ,
+            Perm.AUDIT_READ,
+            Perm.ASSESSMENT_READ,
+            Perm.DAILY_READ,
+        }
     ),
 }
 
@@ -192,4 +230,11 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.POSITION_REPORT: "上报本人当前位置（移动端）",
     Perm.ATTACHMENT_UPLOAD: "上传事件附件（照片、音频、视频、文档）",
     Perm.API_KEY_MANAGE: "管理第三方接口密钥与事件推送订阅",
+    Perm.VISIT_READ: "查看民情日记",
+    Perm.VISIT_WRITE: "记录民情日记（移动端）",
+    Perm.TRACK_READ: "回放网格员轨迹",
+    Perm.HANDBOOK_READ: "阅读工作手册",
+    Perm.HANDBOOK_WRITE: "维护工作手册",
+    Perm.DAILY_READ: "查看日常工作报表与台账",
+    Perm.DAILY_WRITE: "填报日常工作报表与台账（上级可修正下级数据）",
 }

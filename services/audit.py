@@ -14,6 +14,34 @@ from services.models.audit import AuditEntry
 from services.pagination import Page, decode_cursor, encode_cursor
 
 
+def _values(
+    ctx: Ctx,
+    *,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID | str | None,
+    unit_path: str | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    principal = ctx.principal
+    return {
+        "at": ctx.now(),
+        "actor_id": principal.user_id or principal.api_key_id,
+        "actor_name": principal.username,
+        "actor_unit_id": principal.unit_id or principal.department_id,
+        "unit_path": unit_path,
+        "action": action,
+        "target_type": target_type,
+        "target_id": str(target_id) if target_id is not None else None,
+        "before": before,
+        "after": after,
+        "reason": reason,
+        "request_id": ctx.request_id,
+    }
+
+
 async def record(
     ctx: Ctx,
     *,
@@ -26,23 +54,46 @@ async def record(
     reason: str | None = None,
 ) -> None:
     """Append one entry in the caller's transaction; the trigger links it into the chain."""
-    principal = ctx.principal
-    await ctx.session.execute(
-        insert(AuditEntry).values(
-            at=ctx.now(),
-            actor_id=principal.user_id or principal.api_key_id,
-            actor_name=principal.username,
-            actor_unit_id=principal.unit_id or principal.department_id,
-            unit_path=unit_path,
+    values = _values(
+        ctx,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        unit_path=unit_path,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    await ctx.session.execute(insert(AuditEntry).values(values))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of a batch recorded by `record_many`."""
+
+    target_id: uuid.UUID | str | None
+    unit_path: str | None
+    after: dict[str, Any]
+
+
+async def record_many(ctx: Ctx, *, action: str, target_type: str, changes: list[Change]) -> None:
+    """One entry per change, as few INSERT statements as the driver allows: set-based work
+    (the supervision sweep) audits thousands of changes without a round trip each. The
+    trigger still links every row into the chain, in insertion order."""
+    if not changes:
+        return
+    rows = [
+        _values(
+            ctx,
             action=action,
             target_type=target_type,
-            target_id=str(target_id) if target_id is not None else None,
-            before=before,
-            after=after,
-            reason=reason,
-            request_id=ctx.request_id,
+            target_id=change.target_id,
+            unit_path=change.unit_path,
+            after=change.after,
         )
-    )
+        for change in changes
+    ]
+    await ctx.session.execute(insert(AuditEntry), rows)
 
 
 async def take_turn(ctx: Ctx) -> None:
@@ -137,9 +188,12 @@ async def list_entries(
     target_type: str | None,
     target_id: str | None,
     action: str | None,
+    actor_id: uuid.UUID | None = None,
 ) -> Page[dict[str, Any]]:
     """Entries in the caller's jurisdiction, newest first, keyset-paged by id."""
     filters = [in_scope(AuditEntry.unit_path, ctx.principal)]
+    if actor_id:
+        filters.append(AuditEntry.actor_id == actor_id)
     if target_type:
         filters.append(AuditEntry.target_type == target_type)
     if target_id:

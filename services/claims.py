@@ -21,7 +21,15 @@ from sqlalchemy import ColumnElement, and_, exists, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from domain.errors import Conflict, DomainError, FieldError, Invalid, NotFound, PermissionDenied
-from domain.imports import TEMPLATES, Nature, Template, check_row, header_of, typed_values
+from domain.imports import (
+    TEMPLATES,
+    Nature,
+    Template,
+    check_row,
+    header_of,
+    row_reason,
+    typed_values,
+)
 from domain.masking import Mask
 from domain.people import DETAIL_MASKS, PERSON_MASKS, Kind
 from domain.permissions import Perm
@@ -468,7 +476,9 @@ async def fix_row(
     merged = {k: v for k, v in {**row.values, **changes}.items() if v not in (None, "")}
     check = check_row(template, merged, today=ctx.today())
     if check.errors:
-        raise Invalid("validation_failed", errors=[FieldError(f, r) for f, r in check.errors])
+        raise Invalid(
+            "validation_failed", errors=[FieldError(f, row_reason(r)) for f, r in check.errors]
+        )
     before = dict(row.values)
     row.values = check.values
     row.name = check.values.get("name")

@@ -37,6 +37,7 @@ from domain.imports import (
     check_row,
     column_mismatch,
     header_of,
+    row_reason,
 )
 from domain.messages import render
 from domain.org import Level
@@ -287,7 +288,7 @@ def rejection_row(record: Import, lang: str) -> Callable[[Any], dict[str, Any]]:
             "field": row.field,
             "header": header_of(chosen, row.field),
             "reason": row.reason,
-            "message": render(row.reason, {}, lang),
+            "message": render(row_reason(row.reason), {}, lang),
         }
 
     return convert
@@ -357,7 +358,7 @@ refused AS (
     SELECT :import_id, row_no, e.key, e.value, CAST(:path AS ltree)
     FROM placed, jsonb_each_text(errors) e WHERE errors IS NOT NULL
     UNION ALL
-    SELECT :import_id, row_no, :grid_field, 'grid_not_in_district', CAST(:path AS ltree)
+    SELECT :import_id, row_no, :grid_field, :grid_reason, CAST(:path AS ltree)
     FROM placed WHERE errors IS NULL AND grid_code IS NOT NULL AND grid_id IS NULL
     RETURNING row_no
 )
@@ -428,6 +429,7 @@ async def _file_batch(
                     "district_id": record.district_id,
                     "path": record.path,
                     "grid_field": GRID_CODE,
+                    "grid_reason": row_reason("grid_not_in_district"),
                 },
             )
         ).one()

@@ -139,15 +139,15 @@ async def sweep(ctx: Ctx, as_of: datetime) -> dict[str, int]:
         by_event[(row.event_id, row.path)].append(
             {"id": str(row.id), "rule": row.rule, "level": row.level}
         )
-    for (event_id, path), cards in by_event.items():
-        await audit.record(
-            ctx,
-            action="event.supervision_issued",
-            target_type="event",
-            target_id=event_id,
-            unit_path=path,
-            after={"cards": cards, "as_of": as_of.isoformat()},
-        )
+    await audit.record_many(
+        ctx,
+        action="event.supervision_issued",
+        target_type="event",
+        changes=[
+            audit.Change(event_id, path, {"cards": cards, "as_of": as_of.isoformat()})
+            for (event_id, path), cards in by_event.items()
+        ],
+    )
     return {
         "issued": len(rows),
         "yellow": sum(row.level == Level.YELLOW for row in rows),

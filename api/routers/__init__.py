@@ -2,6 +2,7 @@
 
 from api.routers import (
     addresses,
+    analysis,
     api_keys,
     assessment,
     attachments,
@@ -9,6 +10,7 @@ from api.routers import (
     auth,
     calendar,
     changes,
+    command_centre,
     components,
     departments,
     events,
@@ -20,6 +22,7 @@ from api.routers import (
     imports,
     jurisdiction_info,
     map,
+    mobile,
     notifications,
     open311,
     org_units,
@@ -30,6 +33,7 @@ from api.routers import (
     public,
     routing_rules,
     settings,
+    sync,
     tags,
     teams,
     users,
@@ -75,4 +79,9 @@ ROUTERS = [
     assessment.router,
     api_keys.router,
     open311.router,
+    mobile.router,
+    mobile.handbook_router,
+    sync.router,
+    command_centre.router,
+    analysis.router,
 ]

@@ -7,7 +7,9 @@ from services.models.auth import Permission, RefreshToken, Role, RolePermission,
 from services.models.base import Base
 from services.models.calendar import CalendarDay
 from services.models.citizens import CitizenSubmission, HotlineCall, HotlineCaller
+from services.models.daily import LedgerEntry, PeriodicReport
 from services.models.events import Event, EventAction, EventStep
+from services.models.field_work import CheckIn, Handbook, SyncOperation, TrackPoint, VisitLog
 from services.models.houses import Address, House, Rental
 from services.models.idempotency import IdempotencyRecord
 from services.models.imports import (
@@ -45,6 +47,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalendarDay",
+    "CheckIn",
     "CitizenSubmission",
     "Comparison",
     "ComparisonLine",
@@ -57,6 +60,7 @@ __all__ = [
     "EventStep",
     "Family",
     "FamilyMember",
+    "Handbook",
     "HotlineCall",
     "HotlineCaller",
     "House",
@@ -68,6 +72,7 @@ __all__ = [
     "ImportRejection",
     "ImportRow",
     "JurisdictionProfile",
+    "LedgerEntry",
     "LedgerLine",
     "Notification",
     "Open311Request",
@@ -75,6 +80,7 @@ __all__ = [
     "OrgUnitVersion",
     "Organisation",
     "OutboxMessage",
+    "PeriodicReport",
     "Permission",
     "Person",
     "PersonTag",
@@ -89,13 +95,16 @@ __all__ = [
     "StatusChange",
     "StepReminder",
     "Supervision",
+    "SyncOperation",
     "SystemSetting",
     "Team",
     "TeamMember",
+    "TrackPoint",
     "Upload",
     "User",
     "UserRole",
     "VideoPoint",
+    "VisitLog",
     "WebhookAttempt",
     "WebhookSubscription",
     "WorkerPosition",
