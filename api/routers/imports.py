@@ -444,7 +444,7 @@ async def list_comparison_lines(
     return ComparisonLinePage.model_validate(result, from_attributes=True)
 
 
-@compare_router.get("/{comparison_id}/export", response_class=StreamingResponse)
+@compare_router.get("/{comparison_id}/lines/export", response_class=StreamingResponse)
 async def export_comparison(
     request: Request,
     comparison_id: uuid.UUID,

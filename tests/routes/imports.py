@@ -184,5 +184,5 @@ SCOPED: dict[tuple[str, str], Setup] = {
     ("POST", COMPARE): _compare_upload,
     ("GET", f"{COMPARE}/{{comparison_id}}"): _on_comparison(),
     ("GET", f"{COMPARE}/{{comparison_id}}/lines"): _on_comparison("/lines"),
-    ("GET", f"{COMPARE}/{{comparison_id}}/export"): _on_comparison("/export"),
+    ("GET", f"{COMPARE}/{{comparison_id}}/lines/export"): _on_comparison("/lines/export"),
 }
