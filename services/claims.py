@@ -38,14 +38,14 @@ from domain.registry import Status
 from domain.versioning import check_version
 from services import audit, organisations, people
 from services.context import Ctx
+from services.imports import published
 from services.jurisdiction import in_scope
 from services.masking import MaskSpec, present, present_one
-from services.models import Import, ImportClaim, ImportRow, Organisation, OrgUnit, Person
+from services.models import ImportClaim, ImportRow, Organisation, OrgUnit, Person
 from services.pagination import AnySelect
 from services.registry import grid_for_record
 
 TARGET = "import_row"
-DONE = "done"
 
 _PERSONVALUE_MASKS = {k: m for k, m in PERSON_MASKS.items() if not k.startswith("details.")}
 # The sensitive values a row of any template may carry (R-JUR-3).
@@ -201,10 +201,9 @@ def _select() -> AnySelect:
 
 
 def pool_query(ctx: Ctx, filters: PoolFilters) -> AnySelect:
-    """Pool rows in jurisdiction from finished imports: unclaimed ones, or with `claimed`
+    """Pool rows in jurisdiction (of finished imports): unclaimed ones, or with `claimed`
     those that left the pool (claimed, merged or skipped)."""
-    done = select(Import.id).where(Import.id == ImportRow.import_id, Import.state == DONE)
-    stmt = _select().where(in_scope(ImportRow.path, ctx.principal), done.exists())
+    stmt = _select().where(in_scope(ImportRow.path, ctx.principal), published(ImportRow.path))
     claimed = ImportClaim.row_id.is_not(None)
     stmt = stmt.where(claimed if filters.claimed else ~claimed)
     if filters.district_id is not None:
@@ -237,11 +236,11 @@ async def present_rows(ctx: Ctx, rows: list[dict[str, Any]]) -> list[dict[str, A
 
 
 async def _row(ctx: Ctx, row_id: uuid.UUID, *, lock: bool = False) -> ImportRow:
-    """A pool row of a finished import, in jurisdiction; else 404."""
+    """A pool row (of a finished import) in jurisdiction; else 404."""
     stmt = select(ImportRow).where(
         ImportRow.id == row_id,
         in_scope(ImportRow.path, ctx.principal),
-        select(Import.id).where(Import.id == ImportRow.import_id, Import.state == DONE).exists(),
+        published(ImportRow.path),
     )
     found = (
         await ctx.session.execute(stmt.with_for_update() if lock else stmt)
@@ -332,9 +331,7 @@ async def _pool_duplicates(ctx: Ctx, row: ImportRow) -> list[uuid.UUID]:
             ImportRow.id != row.id,
             in_scope(ImportRow.path, ctx.principal),
             _unclaimed(),
-            select(Import.id)
-            .where(Import.id == ImportRow.import_id, Import.state == DONE)
-            .exists(),
+            published(ImportRow.path),
         )
     )
     return list(found.scalars())
@@ -432,7 +429,7 @@ async def claim_rows(ctx: Ctx, *, grid_id: uuid.UUID, row_ids: list[uuid.UUID]) 
         template = TEMPLATES[row.registry_code]
         if not ctx.principal.can(REGISTRIES[template.nature].write):
             raise PermissionDenied()
-        if not await _in_district(ctx, row, grid):
+        if not _in_district(row, grid):
             failed.append(_failure(row_id, "grid_outside_district"))
             continue
         outcome = await _claim_one(ctx, row, grid)
@@ -444,12 +441,10 @@ async def claim_rows(ctx: Ctx, *, grid_id: uuid.UUID, row_ids: list[uuid.UUID]) 
     return {"grid_id": grid.id, "succeeded": succeeded, "failed": failed}
 
 
-async def _in_district(ctx: Ctx, row: ImportRow, grid: OrgUnit) -> bool:
-    """Rows are claimed into grids of the district their import was addressed to."""
-    district = (
-        await ctx.session.execute(select(Import.path).where(Import.id == row.import_id))
-    ).scalar_one()
-    return grid.path.startswith(f"{district}.")
+def _in_district(row: ImportRow, grid: OrgUnit) -> bool:
+    """Rows are claimed into grids of the district their import was addressed to (a path is
+    made of its units' ids)."""
+    return row.district_id.hex in grid.path.split(".")
 
 
 async def _unclaimed_row(ctx: Ctx, row_id: uuid.UUID) -> ImportRow:
