@@ -496,6 +496,21 @@ async def _finish(
         return closed or State.CANCELLED
 
 
+async def queued_imports(maker: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
+    """Imports still waiting for their job, oldest first: the upload enqueues one after its
+    commit, but Redis may have lost it — the row is what must not be lost."""
+    async with system_session(maker) as session:
+        found = await session.execute(
+            select(Import.id).where(Import.state == State.QUEUED).order_by(Import.created_at)
+        )
+        return list(found.scalars())
+
+
+def job_id(import_id: uuid.UUID) -> str:
+    """One arq job per import: enqueueing it again while it waits is a no-op."""
+    return f"import:{import_id}"
+
+
 async def run_import(
     maker: async_sessionmaker[AsyncSession], clock: Clock, import_id: uuid.UUID
 ) -> str:

@@ -13,7 +13,7 @@ from services.clock import SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
 from services.sms import gateway_from
-from workers.imports import run_import
+from workers.imports import requeue_imports, run_import
 from workers.jobs import heartbeat, purge_idempotency_keys
 from workers.lifecycle import lifecycle_daily
 from workers.messages import drain_outbox, remind
@@ -59,6 +59,8 @@ class WorkerSettings:
         cron(sweep, second=0, unique=True, run_at_startup=True),
         # R-SUP-6: reminders before the deadlines, every minute, idempotent likewise.
         cron(remind, second=30, unique=True, run_at_startup=True),
+        # R-IMP-1: an upload whose job Redis lost is enqueued again, every minute.
+        cron(requeue_imports, second=45, unique=True, run_at_startup=True),
         # R-WF-5: SMS and other outside deliveries, every five seconds.
         cron(drain_outbox, second=set(range(0, 60, 5)), unique=True, run_at_startup=True),
     )

@@ -95,7 +95,7 @@ async def _enqueue(import_id: uuid.UUID) -> None:
     pool = await create_pool()
     try:
         # The job id is the import's: a second enqueue of the same import is dropped.
-        await pool.enqueue_job(imports.JOB, str(import_id), _job_id=f"import:{import_id}")
+        await pool.enqueue_job(imports.JOB, str(import_id), _job_id=imports.job_id(import_id))
     finally:
         await pool.aclose()
 
