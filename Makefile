@@ -10,7 +10,7 @@ STAMP := $(VENV)/.stamp
 GRIDCTL := $(VENV)/bin/gridctl
 PG_CONTROL := /usr/share/postgresql/15/extension/postgis.control
 
-.PHONY: venv postgis services db run lint test openapi bench
+.PHONY: venv postgis services db run lint test openapi bench georeport-client
 
 # The virtualenv, (re)installed whenever pyproject.toml changes.
 venv: $(STAMP)
@@ -74,3 +74,12 @@ SCALE ?= 2m
 bench: $(STAMP) postgis services
 	command -v wrk >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
 	$(VENV)/bin/python -m bench.run --scale $(SCALE)
+
+# The third-party Open311 read client (PyPI `georeport`) that tests/api/test_open311_client.py
+# drives against a live server, in a virtualenv of its own: it pins old dependencies
+# (requests, xmltodict) that must not meet ours. The test creates it when it is missing.
+GEOREPORT := var/georeport/bin/python
+georeport-client: $(GEOREPORT)
+$(GEOREPORT):
+	python3 -m venv var/georeport
+	var/georeport/bin/pip install 'georeport==0.3.1'

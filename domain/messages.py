@@ -540,6 +540,61 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "appeal_exists": ("该核查评价已申诉过", "This verification was already appealed"),
     "appeal_not_found": ("没有待裁定的申诉", "No undecided appeal"),
+    # Assessment (R-ASM-1 … R-ASM-5).
+    "rule_set_not_found": ("考核细则不存在", "No such assessment rule set"),
+    "rule_set_state": (
+        "考核细则当前状态（{state}）不允许此操作（{action}）",
+        "The rule set's state ({state}) does not allow {action}",
+    ),
+    "rule_set_changed": ("考核细则已被他人修改，请刷新后重试", "The rule set changed meanwhile"),
+    "rule_set_enabled_exists": (
+        "该单位本年度同类考核细则已有启用的版本",
+        "The owner already has an enabled rule set of this year and kind",
+    ),
+    "assessment_rules_invalid": ("考核细则校验未通过", "The rule set's items are invalid"),
+    "assessment_item_code_invalid": (
+        "考核项编码须为小写字母开头的字母、数字或下划线（最多32位）",
+        "An item code is lower-case letters, digits and underscores (at most 32)",
+    ),
+    "assessment_item_code_taken": ("考核项编码重复", "The item code is used twice"),
+    "assessment_points_invalid": (
+        "分值须非零、绝对值不超过100、最多一位小数",
+        "Points are non-zero, at most 100 and have at most one decimal",
+    ),
+    "assessment_signal_taken": (
+        "同一系统指标只能绑定一个考核项",
+        "A system signal is bound to one item at most",
+    ),
+    "assessment_card_points_whole": (
+        "督办黄牌、红牌的分值须为整数且不设上限",
+        "Card items have whole points and no cap",
+    ),
+    "assessment_cap_invalid": ("上限不能小于单次分值", "The cap is below one item's points"),
+    "assessment_scores_invalid": ("评分校验未通过", "The scores are invalid"),
+    "assessment_manual_item_unknown": (
+        "不是适用考核细则中的人工考核项，或重复评分",
+        "Not a manual item of the applicable rule set, or scored twice",
+    ),
+    "assessment_points_out_of_range": (
+        "评分须与考核项同号，且不超过其分值（或上限）",
+        "A score has the item's sign and at most its points (or cap)",
+    ),
+    "assessment_not_assessed": ("该单位不参加考核", "This unit is not assessed"),
+    "review_holder_required": (
+        "须且只能指定一个被考核单位或部门",
+        "Name exactly one unit or department",
+    ),
+    "review_not_found": ("考核评分表不存在", "No such review"),
+    "review_exists": ("该单位本期考核评分表已存在", "The review of this period already exists"),
+    "review_changed": ("考核评分表已被他人修改，请刷新后重试", "The review changed meanwhile"),
+    "review_not_yours": (
+        "只有被考核单位本身或其直接上级可执行此操作（{action}）",
+        "Only the assessed unit or its direct superior may {action} here",
+    ),
+    "review_transition_not_allowed": (
+        "考核评分表当前状态（{state}）不允许此操作（{action}）",
+        "The review's state ({state}) does not allow {action}",
+    ),
     # Citizens and the hotline (R-CIT-1).
     "location_outside_city": (
         "所选位置不在本平台的网格范围内",

@@ -42,6 +42,8 @@ class Perm(StrEnum):
     EVENT_HANDLE = "event:handle"
     EVENT_SUPERVISE = "event:supervise"
     ASSESSMENT_READ = "assessment:read"
+    ASSESSMENT_WRITE = "assessment:write"
+    ASSESSMENT_REVIEW = "assessment:review"
     ROUTING_WRITE = "routing:write"
     HOTLINE_WRITE = "hotline:write"
     POSITION_REPORT = "position:report"
@@ -110,6 +112,7 @@ _OPERATIONAL = (
         Perm.VISIT_READ,
         Perm.HANDBOOK_READ,
         Perm.DAILY_READ,
+        Perm.DATA_CLAIM,
     }
 )
 
@@ -124,7 +127,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     Role.GRID_WORKER: frozenset(_FIELD),
     Role.GRID_LEADER: frozenset(_FIELD),
     Role.COMMUNITY_STAFF: frozenset(
-        _OPERATIONAL | _OFFICE | {Perm.USER_READ, Perm.ASSESSMENT_READ}
+        _OPERATIONAL | _OFFICE | {Perm.USER_READ, Perm.ASSESSMENT_READ, Perm.ASSESSMENT_REVIEW}
     ),
     Role.STREET_OPERATOR: frozenset(
         _OPERATIONAL
@@ -133,6 +136,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.USER_READ,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
+            Perm.ASSESSMENT_REVIEW,
             Perm.ROUTING_WRITE,
             Perm.HOTLINE_WRITE,
         }
@@ -146,6 +150,8 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.DATA_IMPORT,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
+            Perm.ASSESSMENT_WRITE,
+            Perm.ASSESSMENT_REVIEW,
             Perm.ROUTING_WRITE,
             Perm.HOTLINE_WRITE,
         }
@@ -159,6 +165,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.EVENT_HANDLE,
             Perm.ATTACHMENT_UPLOAD,
             Perm.HANDBOOK_READ,
+            Perm.ASSESSMENT_REVIEW,
         }
     ),
     Role.LEADER: frozenset(
@@ -174,6 +181,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.TRACK_READ,
             Perm.HANDBOOK_READ,
             Perm.DAILY_READ,
+            Perm.ASSESSMENT_REVIEW,
         }
     ),
     Role.ADMIN: frozenset(Perm),
@@ -225,6 +233,8 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.EVENT_HANDLE: "办理事件（签收、反馈、办结、上报、交办、回退、抄告、分流、核查）",
     Perm.EVENT_SUPERVISE: "督办事件（加急、批示、历史遗留、典型案例）",
     Perm.ASSESSMENT_READ: "查看考核扣分台账",
+    Perm.ASSESSMENT_WRITE: "维护考核细则",
+    Perm.ASSESSMENT_REVIEW: "考核自评与对直属下级评分",
     Perm.ROUTING_WRITE: "维护事件自动分流规则",
     Perm.HOTLINE_WRITE: "热线登记与回访",
     Perm.POSITION_REPORT: "上报本人当前位置（移动端）",

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from domain import open311
+from domain.addresses import normalise
 from domain.errors import BadRequest, FieldError, NotFound
 from domain.events import Category, Source
 from domain.open311 import TAKEN_IN, Service, ServiceType, Status
@@ -304,7 +305,7 @@ async def _place(ctx: Ctx, fields: Mapping[str, str]) -> tuple[OrgUnit, ShapelyP
         match = (
             Address.id == uuid.UUID(address_id)
             if address_id
-            else Address.full_text == address_string
+            else Address.full_text == normalise(address_string)
         )
     except ValueError:
         match = None
@@ -374,7 +375,7 @@ async def file_request(ctx: Ctx, scope: str | None, submission: Submission) -> d
             path=grid.path,
             service_code=service.code,
             token=token,
-            api_key_id=getattr(ctx.principal, "api_key_id", None),
+            api_key_id=ctx.principal.api_key_id,
             address_string=fields.get("address_string") or None,
             attributes={code: list(v) for code, v in submission.attributes.items()},
             created_at=ctx.now(),

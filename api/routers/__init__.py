@@ -12,6 +12,7 @@ from api.routers import (
     changes,
     command_centre,
     components,
+    daily,
     departments,
     events,
     grids,
@@ -38,6 +39,7 @@ from api.routers import (
     teams,
     users,
     video_points,
+    webhooks,
 )
 
 ROUTERS = [
@@ -78,10 +80,12 @@ ROUTERS = [
     changes.router,
     assessment.router,
     api_keys.router,
+    webhooks.router,
     open311.router,
     mobile.router,
     mobile.handbook_router,
     sync.router,
+    daily.router,
     command_centre.router,
     analysis.router,
 ]

@@ -7,7 +7,7 @@ at the grid its file named (else at that district), a comparison and its lines a
 compared. A pool row is claimed at most once: the claim's primary key is the row id.
 
 Revision ID: 0025
-Revises: 0028
+Revises: 0024
 """
 
 from alembic import op
@@ -16,7 +16,7 @@ from domain.permissions import Perm
 from services.permission_rows import grant_sql, revoke_sql
 
 revision = "0025"
-down_revision = "0028"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

@@ -283,6 +283,12 @@ async def test_r_api_1_every_call_and_write_is_audited_with_the_key_id(
     # The write itself names the key as its actor.
     [report] = await audit_entries(session, target_type="event", target_id=created.json()["id"])
     assert report.actor_id == key_id
+    # The key's administrators read its calls; a sibling street's do not.
+    params = {"target_type": "api_key", "target_id": str(key_id), "action": "api_key.call"}
+    mine = await client.get("/api/v1/audit", params=params, headers=auth(world.admin_s1, clock))
+    assert mine.json()["total"] == 3
+    theirs = await client.get("/api/v1/audit", params=params, headers=auth(world.admin_s2, clock))
+    assert theirs.json()["total"] == 0
 
 
 @pytest.fixture
