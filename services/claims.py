@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from domain.errors import Conflict, DomainError, FieldError, Invalid, NotFound, PermissionDenied
@@ -337,16 +337,25 @@ async def _pool_duplicates(ctx: Ctx, row: ImportRow) -> list[uuid.UUID]:
     return list(found.scalars())
 
 
-async def _take(ctx: Ctx, row_id: uuid.UUID, outcome: str, grid: OrgUnit) -> bool:
-    """Insert the row's claim; False when another claim has it (a racing one waits on the
-    key until the first commits, then finds it taken)."""
+async def _take(
+    ctx: Ctx,
+    row_id: uuid.UUID,
+    outcome: str,
+    grid: OrgUnit | None,
+    *,
+    path: str | None = None,
+    record_id: uuid.UUID | None = None,
+) -> bool:
+    """Insert the row's claim (at the grid, else at `path`); False when another claim has
+    it — a racing one waits on the key until the first commits, then finds it taken."""
     taken = await ctx.session.execute(
         pg_insert(ImportClaim)
         .values(
             row_id=row_id,
             outcome=outcome,
-            grid_id=grid.id,
-            path=grid.path,
+            grid_id=grid.id if grid else None,
+            path=grid.path if grid else path,
+            record_id=record_id,
             claimed_by=ctx.principal.user_id,
             claimed_at=ctx.now(),
         )
@@ -377,17 +386,30 @@ async def _claim_one(ctx: Ctx, row: ImportRow, grid: OrgUnit) -> dict[str, Any]:
     claimed with it, or why not (nothing written then)."""
     template = TEMPLATES[row.registry_code]
     registry = REGISTRIES[template.nature]
+    twins = await _pool_duplicates(ctx, row)
+    # The rows first, all of them in id order, as a skip, merge or fix locks its row: the
+    # claims inserted next then never wait on a row that waits on them.
+    await ctx.session.execute(
+        select(ImportRow.id)
+        .where(ImportRow.id.in_([row.id, *twins]))
+        .order_by(ImportRow.id)
+        .with_for_update()
+    )
+    await ctx.session.refresh(row)
     try:
         async with ctx.session.begin_nested():
             if not await _take(ctx, row.id, "claimed", grid):
                 return _failure(row.id, "claimed")
             record = await registry.create(ctx, template, grid, row.values)
-            twins = await _pool_duplicates(ctx, row)
-            for twin in twins:
-                await _take(ctx, twin, "with_duplicate", grid)
+            # A twin skipped meanwhile stays skipped.
+            twins = [
+                twin
+                for twin in twins
+                if await _take(ctx, twin, "with_duplicate", grid, record_id=record["id"])
+            ]
             await ctx.session.execute(
                 update(ImportClaim)
-                .where(ImportClaim.row_id.in_([row.id, *twins]))
+                .where(ImportClaim.row_id == row.id)
                 .values(record_id=record["id"])
             )
             await audit.record(
@@ -511,11 +533,10 @@ async def merge_row(ctx: Ctx, row_id: uuid.UUID, *, grid_id: uuid.UUID) -> dict[
     )
     if not changes.get("details"):
         changes.pop("details", None)
+    # The claim first: of a merge racing a claim, the loser changes nothing.
+    if not await _take(ctx, row.id, "merged", grid, record_id=record["id"]):
+        raise Conflict("import_row_claimed")
     updated = await registry.update(ctx, record["id"], changes)
-    await _take(ctx, row.id, "merged", grid)
-    await ctx.session.execute(
-        update(ImportClaim).where(ImportClaim.row_id == row.id).values(record_id=updated["id"])
-    )
     await audit.record(
         ctx,
         action="import_row.merge",
@@ -530,15 +551,8 @@ async def merge_row(ctx: Ctx, row_id: uuid.UUID, *, grid_id: uuid.UUID) -> dict[
 async def skip_row(ctx: Ctx, row_id: uuid.UUID) -> dict[str, Any]:
     """Resolve a `duplicate` by dropping the row from the pool (the record stays as is)."""
     row = await _unclaimed_row(ctx, row_id)
-    await ctx.session.execute(
-        insert(ImportClaim).values(
-            row_id=row.id,
-            outcome="skipped",
-            path=row.path,
-            claimed_by=ctx.principal.user_id,
-            claimed_at=ctx.now(),
-        )
-    )
+    if not await _take(ctx, row.id, "skipped", None, path=row.path):
+        raise Conflict("import_row_claimed")
     await audit.record(
         ctx, action="import_row.skip", target_type=TARGET, target_id=row.id, unit_path=row.path
     )

@@ -510,3 +510,29 @@ async def test_an_upload_whose_job_was_lost_is_enqueued_again_r_imp_1(
         await pool.aclose()
     shown = (await real_client.get(f"{URL}/{import_id}", headers=place.headers)).json()
     assert (shown["state"], shown["rows_accepted"]) == ("done", 1)
+
+
+async def test_a_skip_racing_a_claim_leaves_one_outcome_r_imp_2(
+    real_client: AsyncClient, app: FastAPI, clock: MovableClock, place: Place
+) -> None:
+    number = resident_id(date(1981, 2, 3), region=REGION)
+    body = csv_file([row(name="郑十一", id_number=number, no_house_reason="借住")])
+    done = await _imported(real_client, app, clock, place, body, "people.csv")
+    pool = await real_client.get(POOL, params={"import_id": done["id"]}, headers=place.headers)
+    row_id = pool.json()["items"][0]["id"]
+    claim, skip = await asyncio.gather(
+        real_client.post(
+            f"{POOL}/claims",
+            json={"grid_id": str(place.data.grid_id), "row_ids": [row_id]},
+            headers=place.headers,
+        ),
+        real_client.post(f"{POOL}/{row_id}/skip", headers=place.headers),
+    )
+    claimed = bool(claim.json()["succeeded"])
+    assert claimed != (skip.status_code == 200), (claim.text, skip.text)
+    if claimed:
+        assert_problem(skip, 409, "import_row_claimed")
+    left = await real_client.get(
+        POOL, params={"import_id": done["id"], "claimed": "true"}, headers=place.headers
+    )
+    assert [i["claimed"] for i in left.json()["items"]] == ["claimed" if claimed else "skipped"]
