@@ -16,7 +16,8 @@ WEB_DIST := $(WEB)/dist/index.html
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json \
 	-type f 2>/dev/null)
 
-.PHONY: venv postgis services db run lint test openapi web chromium web-test
+.PHONY: venv postgis services db run lint test openapi bench georeport-client web chromium \
+	web-test
 
 # The virtualenv, (re)installed whenever pyproject.toml changes.
 venv: $(STAMP)
@@ -99,3 +100,19 @@ web-test: $(STAMP) services web chromium
 openapi: $(STAMP)
 	$(GRIDCTL) openapi > openapi/openapi.json.tmp
 	mv openapi/openapi.json.tmp openapi/openapi.json
+
+# City-scale benchmarks against the raw-SQL floor (not part of `make test`): builds the
+# scale's database once (grid_bench_$(SCALE)), then writes bench/results/LATEST.md.
+SCALE ?= 2m
+bench: $(STAMP) postgis services
+	command -v wrk >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+	$(VENV)/bin/python -m bench.run --scale $(SCALE)
+
+# The third-party Open311 read client (PyPI `georeport`) that tests/api/test_open311_client.py
+# drives against a live server, in a virtualenv of its own: it pins old dependencies
+# (requests, xmltodict) that must not meet ours. The test creates it when it is missing.
+GEOREPORT := var/georeport/bin/python
+georeport-client: $(GEOREPORT)
+$(GEOREPORT):
+	python3 -m venv var/georeport
+	var/georeport/bin/pip install 'georeport==0.3.1'

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.api_key_audit import ApiKeyAuditMiddleware
 from api.deps import new_request_id
 from api.idempotency import IdempotencyMiddleware
 from api.routers import ROUTERS
@@ -15,6 +16,7 @@ from api.web import console, web_directory
 from services.clock import Clock, SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
+from services.storage import storage_from
 
 
 class RequestIdMiddleware:
@@ -64,8 +66,10 @@ def create_app(*, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.clock = clock or SystemClock()
+    app.state.storage = storage_from(settings)
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(ApiKeyAuditMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for router in ROUTERS:
         app.include_router(router)

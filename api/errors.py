@@ -22,6 +22,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.NotFound: 404,
     e.Conflict: 409,
     e.PreconditionFailed: 412,
+    e.TooLarge: 413,
     e.Invalid: 422,
     e.RateLimited: 429,
 }

@@ -1,21 +1,18 @@
 """`Idempotency-Key` on POST (API.md): the same key with the same body replays the stored
-response; the same key with another body is a 422; a key still in flight is a 409.
+response (status, body and the headers a client acts on); the same key with another body is
+a 422; a key still in flight is a 409. What is stored and for how long: `services.idempotency`.
 
 Keys belong to the caller (token subject or API key), so one caller cannot replay another's.
-Responses of 5xx are not stored, so a retry after a server fault runs again.
 """
 
 import hashlib
-from datetime import datetime
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
+from services import idempotency
 from services.clock import Clock
 from services.models import IdempotencyRecord
 from services.tokens import unverified_subject
@@ -46,13 +43,13 @@ class IdempotencyMiddleware:
         fingerprint = hashlib.sha256(
             scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
         ).hexdigest()
+        claim = idempotency.Request(owner, key, scope["method"], scope["path"], fingerprint)
         state = scope["app"].state
-        maker: async_sessionmaker[AsyncSession] = state.sessionmaker
+        maker = state.sessionmaker
         clock: Clock = state.clock
 
-        claimed = await _claim(maker, owner, key, scope, fingerprint, clock.now())
-        if not claimed:
-            stored = await _stored(maker, owner, key)
+        if not await idempotency.claim(maker, claim, clock.now()):
+            stored = await idempotency.stored(maker, claim)
             if stored is None or stored.body_hash != fingerprint:
                 await problem(request, 422, "idempotency_key_reused")(scope, receive, send)
             elif stored.status_code is None:
@@ -61,25 +58,32 @@ class IdempotencyMiddleware:
                 await _replay(stored, send)
             return
 
-        captured: dict[str, object] = {"status": 500, "type": None, "body": bytearray()}
+        status = 500
+        response_headers: dict[str, str] = {}
+        response_body = bytearray()
 
         async def replay_body() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture(message: Message) -> None:
+            nonlocal status, response_headers
             if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                captured["type"] = Headers(raw=message["headers"]).get("content-type")
+                status = message["status"]
+                response_headers = dict(Headers(raw=message["headers"]).items())
             elif message["type"] == "http.response.body":
-                buffer = captured["body"]
-                assert isinstance(buffer, bytearray)
-                buffer.extend(message.get("body", b""))
+                response_body.extend(message.get("body", b""))
             await send(message)
 
         try:
             await self.app(scope, replay_body, capture)
         finally:
-            await _settle(maker, owner, key, captured)
+            await idempotency.settle(
+                maker,
+                claim,
+                status=status,
+                headers=response_headers,
+                body=bytes(response_body),
+            )
 
 
 def _owner(headers: Headers) -> str | None:
@@ -93,72 +97,10 @@ def _owner(headers: Headers) -> str | None:
     return None
 
 
-async def _claim(
-    maker: async_sessionmaker[AsyncSession],
-    owner: str,
-    key: str,
-    scope: Scope,
-    fingerprint: str,
-    now: datetime,
-) -> bool:
-    async with maker() as session, session.begin():
-        inserted = await session.execute(
-            insert(IdempotencyRecord)
-            .values(
-                owner=owner,
-                key=key,
-                method=scope["method"],
-                path=scope["path"][:512],
-                body_hash=fingerprint,
-                created_at=now,
-            )
-            .on_conflict_do_nothing()
-            .returning(IdempotencyRecord.key)
-        )
-        return inserted.first() is not None
-
-
-async def _stored(
-    maker: async_sessionmaker[AsyncSession], owner: str, key: str
-) -> IdempotencyRecord | None:
-    async with maker() as session:
-        return (
-            await session.execute(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.owner == owner, IdempotencyRecord.key == key
-                )
-            )
-        ).scalar_one_or_none()
-
-
-async def _settle(
-    maker: async_sessionmaker[AsyncSession], owner: str, key: str, captured: dict[str, object]
-) -> None:
-    status = captured["status"]
-    assert isinstance(status, int)
-    where = (IdempotencyRecord.owner == owner, IdempotencyRecord.key == key)
-    async with maker() as session, session.begin():
-        if status >= 500:
-            await session.execute(delete(IdempotencyRecord).where(*where))
-            return
-        body = captured["body"]
-        assert isinstance(body, bytearray)
-        await session.execute(
-            update(IdempotencyRecord)
-            .where(*where)
-            .values(
-                status_code=status,
-                content_type=captured["type"],
-                response_body=bytes(body),
-            )
-        )
-
-
 async def _replay(stored: IdempotencyRecord, send: Send) -> None:
-    headers = [(b"idempotent-replayed", b"true")]
-    if stored.content_type:
-        headers.append((b"content-type", stored.content_type.encode()))
     body = stored.response_body or b""
+    headers = [(name.encode(), value.encode()) for name, value in stored.response_headers.items()]
+    headers.append((b"idempotent-replayed", b"true"))
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": stored.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})

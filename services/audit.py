@@ -14,6 +14,34 @@ from services.models.audit import AuditEntry
 from services.pagination import Page, decode_cursor, encode_cursor
 
 
+def _values(
+    ctx: Ctx,
+    *,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID | str | None,
+    unit_path: str | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    principal = ctx.principal
+    return {
+        "at": ctx.now(),
+        "actor_id": principal.user_id or principal.api_key_id,
+        "actor_name": principal.username,
+        "actor_unit_id": principal.unit_id or principal.department_id,
+        "unit_path": unit_path,
+        "action": action,
+        "target_type": target_type,
+        "target_id": str(target_id) if target_id is not None else None,
+        "before": before,
+        "after": after,
+        "reason": reason,
+        "request_id": ctx.request_id,
+    }
+
+
 async def record(
     ctx: Ctx,
     *,
@@ -26,23 +54,46 @@ async def record(
     reason: str | None = None,
 ) -> None:
     """Append one entry in the caller's transaction; the trigger links it into the chain."""
-    principal = ctx.principal
-    await ctx.session.execute(
-        insert(AuditEntry).values(
-            at=ctx.now(),
-            actor_id=principal.user_id,
-            actor_name=principal.username,
-            actor_unit_id=principal.unit_id or principal.department_id,
-            unit_path=unit_path,
+    values = _values(
+        ctx,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        unit_path=unit_path,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    await ctx.session.execute(insert(AuditEntry).values(values))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of a batch recorded by `record_many`."""
+
+    target_id: uuid.UUID | str | None
+    unit_path: str | None
+    after: dict[str, Any]
+
+
+async def record_many(ctx: Ctx, *, action: str, target_type: str, changes: list[Change]) -> None:
+    """One entry per change, as few INSERT statements as the driver allows: set-based work
+    (the supervision sweep) audits thousands of changes without a round trip each. The
+    trigger still links every row into the chain, in insertion order."""
+    if not changes:
+        return
+    rows = [
+        _values(
+            ctx,
             action=action,
             target_type=target_type,
-            target_id=str(target_id) if target_id is not None else None,
-            before=before,
-            after=after,
-            reason=reason,
-            request_id=ctx.request_id,
+            target_id=change.target_id,
+            unit_path=change.unit_path,
+            after=change.after,
         )
-    )
+        for change in changes
+    ]
+    await ctx.session.execute(insert(AuditEntry), rows)
 
 
 async def take_turn(ctx: Ctx) -> None:
@@ -54,41 +105,63 @@ async def take_turn(ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class ChainReport:
+    """`first_broken_id` names the first entry whose hash or link breaks; `tail_missing`
+    says the newest entries are gone (the chain head names `head_id`, which is absent)."""
+
     intact: bool
     entries: int
     first_broken_id: int | None
+    tail_missing: bool
+    head_id: int | None
 
 
+# One statement, so the entries and the chain head are read from the same snapshot.
 _VERIFY = text(
     """
     WITH chain AS (
         SELECT id, hash, prev_hash, audit_hash(a) AS recomputed,
                lag(hash) OVER (ORDER BY id) AS previous
         FROM audit_log a
-    )
+    ),
+    newest AS (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1)
     SELECT
         (SELECT count(*) FROM chain) AS entries,
         (SELECT min(id) FROM chain
           WHERE hash <> recomputed OR prev_hash <> coalesce(previous, repeat('0', 64))
-        ) AS first_broken
+        ) AS first_broken,
+        head.last_id AS head_id,
+        head.last_id IS DISTINCT FROM (SELECT id FROM newest)
+          OR head.last_hash <> coalesce((SELECT hash FROM newest), repeat('0', 64))
+          AS tail_missing
+    FROM audit_chain_head head
     """
 )
 
 
+def chain_report(row: Any) -> ChainReport:
+    """The verification query's row as a report."""
+    return ChainReport(
+        intact=row.first_broken is None and not row.tail_missing,
+        entries=row.entries,
+        first_broken_id=row.first_broken,
+        tail_missing=row.tail_missing,
+        head_id=row.head_id,
+    )
+
+
 async def verify_chain(ctx: Ctx) -> ChainReport:
-    """Recompute every hash and link; report the first entry whose hash or link breaks.
+    """Recompute every hash and link and match the newest entry against the chain head;
+    report the first entry whose hash or link breaks, or a missing tail.
 
     The chain spans every jurisdiction, so the check reads the whole table (system scope) and
-    then restores the caller's scope; it reveals only counts and an entry id.
+    then restores the caller's scope; it reveals only counts and entry ids.
     """
     await set_scope(ctx.session, SYSTEM_SCOPE)
     try:
         row = (await ctx.session.execute(_VERIFY)).one()
     finally:
         await set_scope(ctx.session, ctx.principal.scope)
-    return ChainReport(
-        intact=row.first_broken is None, entries=row.entries, first_broken_id=row.first_broken
-    )
+    return chain_report(row)
 
 
 _ENTRY_COLUMNS = (
@@ -115,9 +188,12 @@ async def list_entries(
     target_type: str | None,
     target_id: str | None,
     action: str | None,
+    actor_id: uuid.UUID | None = None,
 ) -> Page[dict[str, Any]]:
     """Entries in the caller's jurisdiction, newest first, keyset-paged by id."""
     filters = [in_scope(AuditEntry.unit_path, ctx.principal)]
+    if actor_id:
+        filters.append(AuditEntry.actor_id == actor_id)
     if target_type:
         filters.append(AuditEntry.target_type == target_type)
     if target_id:

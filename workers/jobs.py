@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from services import idempotency
+
 HEARTBEAT_KEY = "grid:worker:heartbeat"
 # Three missed beats (one a minute) and the key expires: the worker counts as gone.
 HEARTBEAT_TTL_SECONDS = 180
@@ -21,3 +23,8 @@ async def heartbeat(ctx: dict[str, Any]) -> str:
     now: str = ctx["clock"].now().isoformat()
     await ctx["redis"].set(HEARTBEAT_KEY, now, ex=HEARTBEAT_TTL_SECONDS)
     return now
+
+
+async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
+    """Delete the `Idempotency-Key` records older than their 24 h; how many went."""
+    return await idempotency.purge_expired(ctx["sessionmaker"], ctx["clock"])

@@ -67,6 +67,8 @@ class ChainReportOut(Output):
     intact: bool
     entries: int
     first_broken_id: int | None
+    tail_missing: bool
+    head_id: int | None
 
 
 USER_COLUMNS = [

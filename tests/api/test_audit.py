@@ -2,6 +2,7 @@
 are append-only and hash-chained, and the verifier finds the first tampered entry."""
 
 import itertools
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -10,7 +11,9 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.principal import SYSTEM
 from services import audit
+from services.context import Ctx
 from services.db import set_scope
 from tests.conftest import TEST_DB, MovableClock
 from tests.factories import World, auth
@@ -80,6 +83,7 @@ async def test_verify_endpoint_reports_an_intact_chain(
     assert response.status_code == 200
     body = response.json()
     assert body["intact"] is True and body["first_broken_id"] is None
+    assert body["tail_missing"] is False and body["head_id"] is not None
     assert body["entries"] > 0
 
 
@@ -92,6 +96,30 @@ async def test_entries_are_chained_in_order(session: AsyncSession, world: World)
     for previous, current in itertools.pairwise(rows):
         assert current.prev_hash == previous.hash
         assert current.id > previous.id
+
+
+async def test_a_batch_is_chained_entry_by_entry(
+    session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """R-AUD-1: set-based work audits many changes in one statement, each its own entry,
+    linked into the chain like single entries."""
+    ctx = Ctx(session=session, principal=SYSTEM, clock=clock)
+    changes = [audit.Change(f"batch-{n}", None, {"n": n}) for n in range(3)]
+    await audit.record_many(ctx, action="test.batch", target_type="test", changes=changes)
+    await set_scope(session, "*")
+    rows = (
+        await session.execute(
+            text(
+                "SELECT target_id, after, prev_hash, hash, hash = audit_hash(a) AS sound"
+                " FROM audit_log a ORDER BY id DESC LIMIT 4"
+            )
+        )
+    ).all()[::-1]
+    assert [r.target_id for r in rows[1:]] == ["batch-0", "batch-1", "batch-2"]
+    assert [r.after for r in rows[1:]] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    for previous, current in itertools.pairwise(rows):
+        assert current.prev_hash == previous.hash
+    assert all(r.sound for r in rows)
 
 
 async def test_tampering_in_sql_is_detected_at_the_tampered_entry() -> None:
@@ -147,6 +175,77 @@ async def test_a_deleted_entry_breaks_the_link_after_it() -> None:
         await conn.close()
 
 
+async def test_a_deleted_tail_is_detected_against_the_chain_head() -> None:
+    """The newest entries deleted behind the triggers' back leave an unbroken chain: only the
+    chain head (migration 0007) still names the last entry written."""
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        async with conn.transaction():
+            ids = [
+                await conn.fetchval(
+                    "INSERT INTO audit_log (at, action, target_type) VALUES (now(), $1, 't') "
+                    "RETURNING id",
+                    f"c.{n}",
+                )
+                for n in range(3)
+            ]
+            assert (await _verify_over(conn)).intact
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute("DELETE FROM audit_log WHERE id = ANY($1::bigint[])", ids[1:])
+            report = await _verify_over(conn)
+            assert not report.intact
+            assert report.first_broken_id is None
+            assert report.tail_missing and report.head_id == ids[2]
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        await conn.close()
+
+
+async def test_truncate_is_refused_even_for_the_owner() -> None:
+    """TRUNCATE fires no row trigger: a statement trigger refuses it (R-AUD-1)."""
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO audit_log (at, action, target_type) VALUES (now(), 'd', 't')"
+            )
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+                await conn.execute("TRUNCATE audit_log")
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        await conn.close()
+
+
+async def test_a_truncate_behind_the_triggers_back_is_detected() -> None:
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        async with conn.transaction():
+            last = await conn.fetchval(
+                "INSERT INTO audit_log (at, action, target_type) VALUES (now(), 'e', 't') "
+                "RETURNING id"
+            )
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute("TRUNCATE audit_log")
+            report = await _verify_over(conn)
+            assert not report.intact and report.entries == 0
+            assert report.tail_missing and report.head_id == last
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        await conn.close()
+
+
+async def test_the_app_cannot_truncate(session: AsyncSession, world: World) -> None:
+    with pytest.raises(Exception, match="permission denied"):
+        async with session.begin_nested():
+            await session.execute(text("TRUNCATE audit_log"))
+
+
 class _Rollback(Exception):
     pass
 
@@ -154,8 +253,4 @@ class _Rollback(Exception):
 async def _verify_over(conn: asyncpg.Connection) -> audit.ChainReport:
     """The service's verification query on a raw superuser connection."""
     row = await conn.fetchrow(str(audit._VERIFY))
-    return audit.ChainReport(
-        intact=row["first_broken"] is None,
-        entries=row["entries"],
-        first_broken_id=row["first_broken"],
-    )
+    return audit.chain_report(SimpleNamespace(**dict(row)))

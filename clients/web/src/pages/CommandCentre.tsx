@@ -10,7 +10,7 @@ import { ACTIONS, STATES, name } from '../events/vocab';
 import { useI18n } from '../i18n/I18n';
 import { MapView, type Overlay } from '../map/MapView';
 
-type Summary = components['schemas']['SummaryOut'];
+type Summary = components['schemas']['CommandSummaryOut'];
 type Change = components['schemas']['ChangeOut'];
 
 // Every screen polls this often; 304s keep it cheap (R-CMD-1).

@@ -1,0 +1,50 @@
+"""Foundation hardening: the audit trail refuses TRUNCATE and its verifier reads the chain
+head (R-AUD-1); idempotency keys keep the replayed headers and expire.
+
+The row triggers of 0001 stop UPDATE and DELETE, but TRUNCATE fires no row trigger: a
+statement trigger refuses it too, for the owner as well. The verifier compares the newest
+entry with the chain head of 0007, so a tail deleted behind the triggers' back is seen; the
+application role may read the head (never write it: only the SECURITY DEFINER trigger does).
+
+A replay repeats ETag and Location besides Content-Type, so the stored response keeps its
+headers; keys are purged 24 h after their creation, by `created_at`.
+
+Revision ID: 0020
+Revises: 0012
+"""
+
+from alembic import op
+
+revision = "0020"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+UPGRADE = """
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+GRANT SELECT ON audit_chain_head TO grid_app;
+
+ALTER TABLE idempotency_keys ADD COLUMN response_headers jsonb NOT NULL DEFAULT '{}';
+UPDATE idempotency_keys SET response_headers = jsonb_build_object('content-type', content_type)
+    WHERE content_type IS NOT NULL;
+ALTER TABLE idempotency_keys DROP COLUMN content_type;
+CREATE INDEX ix_idempotency_keys_created_at ON idempotency_keys (created_at);
+"""
+
+DOWNGRADE = """
+DROP INDEX ix_idempotency_keys_created_at;
+ALTER TABLE idempotency_keys ADD COLUMN content_type varchar(128);
+UPDATE idempotency_keys SET content_type = response_headers ->> 'content-type';
+ALTER TABLE idempotency_keys DROP COLUMN response_headers;
+REVOKE SELECT ON audit_chain_head FROM grid_app;
+DROP TRIGGER audit_log_no_truncate ON audit_log;
+"""
+
+
+def upgrade() -> None:
+    op.execute(UPGRADE)
+
+
+def downgrade() -> None:
+    op.execute(DOWNGRADE)
