@@ -96,6 +96,8 @@ export const MESSAGES = {
   'cmd.total': ['总数', 'Total'],
   'cmd.updated': ['更新于', 'Updated'],
   'cmd.unchanged': ['数据未变化', 'Unchanged'],
+  'cmd.track': ['轨迹回放', 'Track playback'],
+  'cmd.worker': ['选择网格员', 'Pick a worker'],
   'cmd.exit': ['退出大屏', 'Leave full screen'],
   'map.unavailable': ['当前浏览器不支持地图显示', 'This browser cannot draw the map'],
   'ana.subject': ['统计对象', 'Subject'],

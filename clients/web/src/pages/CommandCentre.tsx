@@ -1,11 +1,14 @@
+import { useQuery } from '@tanstack/react-query';
 import { Card, Col, List, Row, Statistic, Table, Tag, Typography } from 'antd';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 
 import { api, authFetch, ok } from '../api/client';
 import type { components } from '../api/schema';
 import { Chart } from '../components/Chart';
 import { ConditionalPoller, FeedFollower } from '../command/poll';
+import { TrackPlayback } from '../command/TrackPlayback';
+import { useAuth } from '../auth/auth';
 import { ACTIONS, STATES, name } from '../events/vocab';
 import { useI18n } from '../i18n/I18n';
 import { MapView, type Overlay } from '../map/MapView';
@@ -51,15 +54,38 @@ function usePolling() {
   return { summary, feed, status, error };
 }
 
+/** The grids' outlines: the base map is the platform's own layers. */
+function useGridOutlines(): Overlay | null {
+  const grids = useQuery({
+    queryKey: ['grids', 'outlines'],
+    queryFn: async () => ok(await api.GET('/api/v1/grids', { params: { query: { limit: 500 } } })),
+    staleTime: 10 * 60_000,
+  });
+  return useMemo(() => {
+    if (!grids.data) return null;
+    const features = grids.data.items.flatMap((grid) =>
+      'geometry' in grid && grid.geometry
+        ? [{ type: 'Feature' as const, geometry: grid.geometry as unknown as GeoJSON.Geometry, properties: { name: grid.name } }]
+        : [],
+    );
+    return { id: 'grids', kind: 'fill', color: '#3c89e8', data: { type: 'FeatureCollection', features } };
+  }, [grids.data]);
+}
+
 const dark = { background: '#0f2540', color: '#e6f4ff', border: '1px solid #1d3b5f' };
 
 export function CommandCentre() {
   const { t, lang } = useI18n();
   const { summary, feed, status, error } = usePolling();
+  const { can } = useAuth();
+  const [trackOverlays, setTrackOverlays] = useState<Overlay[]>([]);
+  const onTrack = useCallback((next: Overlay[]) => setTrackOverlays(next), []);
+  const grids = useGridOutlines();
   const overlays = useMemo<Overlay[]>(
     () =>
       summary
         ? [
+            ...(grids ? [grids] : []),
             {
               id: 'workers',
               kind: 'circle',
@@ -73,9 +99,10 @@ export function CommandCentre() {
                 })),
               },
             },
+            ...trackOverlays,
           ]
         : [],
-    [summary],
+    [summary, grids, trackOverlays],
   );
   const statesOption = useMemo(
     () => ({
@@ -190,6 +217,11 @@ export function CommandCentre() {
               renderItem={(notice) => <List.Item style={{ color: '#e6f4ff' }}>{notice.title}</List.Item>}
             />
           </Card>
+          {can('track:read') && (
+            <Card title={<span style={{ color: '#e6f4ff' }}>{t('cmd.track')}</span>} style={{ ...dark, marginTop: 12 }}>
+              <TrackPlayback workers={summary?.workers ?? []} onOverlays={onTrack} />
+            </Card>
+          )}
         </Col>
       </Row>
     </div>
