@@ -17,6 +17,7 @@ import { Login } from './pages/Login';
 import { Notifications } from './pages/Notifications';
 import { People } from './pages/People';
 import { Profile } from './pages/Profile';
+import { Registries } from './pages/Registries';
 import { Workbench } from './pages/Workbench';
 
 function RequireAuth({ children }: { children: ReactNode }) {
@@ -68,6 +69,7 @@ export function App() {
                   <Route path="/events/:id" element={<EventDetail />} />
                   <Route path="/analysis" element={<Analysis />} />
                   <Route path="/people" element={<People />} />
+                  <Route path="/registries" element={<Registries />} />
                   <Route path="/notifications" element={<Notifications />} />
                   <Route path="/profile" element={<Profile />} />
                   <Route path="*" element={<Navigate to="/" replace />} />

@@ -12,6 +12,8 @@ export const MESSAGES = {
   'menu.command': ['指挥中心', 'Command centre'],
   'menu.analysis': ['研判分析', 'Analysis'],
   'menu.people': ['实有人口', 'Population'],
+  'menu.registries': ['基础数据', 'Registries'],
+  'reg.households': ['户籍家庭', 'Households'],
   'menu.map': ['地图查询', 'Map queries'],
   'menu.notifications': ['站内通知', 'Notifications'],
   'menu.profile': ['个人信息', 'Profile'],

@@ -12,12 +12,12 @@ describe('menus follow the permissions from /me (R-ORG-3)', () => {
       '/notifications',
       '/profile',
     ]);
-    const auditor = { is_superuser: false, permissions: ['self:read', 'population:read'] };
-    expect(visibleMenu(auditor).map((e) => e.path)).toEqual(['/analysis', '/people', '/profile']);
+    const auditor = { is_superuser: false, permissions: ['self:read', 'population:read', 'house:read'] };
+    expect(visibleMenu(auditor).map((e) => e.path)).toEqual(['/analysis', '/people', '/registries', '/profile']);
   });
 
   it('gives a superuser everything and a signed-out visitor nothing', () => {
-    expect(visibleMenu({ is_superuser: true, permissions: [] })).toHaveLength(6);
+    expect(visibleMenu({ is_superuser: true, permissions: [] })).toHaveLength(7);
     expect(visibleMenu(undefined)).toEqual([]);
     expect(can(undefined, 'self:read')).toBe(false);
   });

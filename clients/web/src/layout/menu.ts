@@ -12,6 +12,7 @@ export const MENU: MenuEntry[] = [
   { path: '/command', label: 'menu.command', permission: 'event:read' },
   { path: '/analysis', label: 'menu.analysis', permission: 'self:read' },
   { path: '/people', label: 'menu.people', permission: 'population:read' },
+  { path: '/registries', label: 'menu.registries', permission: 'house:read' },
   { path: '/notifications', label: 'menu.notifications', permission: 'notification:read' },
   { path: '/profile', label: 'menu.profile', permission: 'self:read' },
 ];
