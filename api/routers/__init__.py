@@ -23,6 +23,7 @@ from api.routers import (
     jurisdiction_info,
     map,
     mobile,
+    notices,
     notifications,
     open311,
     org_units,
@@ -86,4 +87,5 @@ ROUTERS = [
     sync.router,
     command_centre.router,
     analysis.router,
+    notices.router,
 ]
