@@ -734,6 +734,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "统计区间过长，请缩短区间或改用更粗的粒度",
         "The period is too long: shorten it or choose a coarser granularity",
     ),
+    "notice_recipient_invalid": (
+        "收件人须为本单位及下级的在职用户",
+        "Recipients must be active users of the unit or below it",
+    ),
+    "notice_not_found": ("通知公告不存在", "The notice does not exist"),
 }
 
 
