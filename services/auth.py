@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import Unauthenticated
 from domain.principal import SYSTEM_SCOPE, Principal
 from services import lockout
-from services.db import set_scope
+from services.db import set_scope, set_user
 from services.models import RefreshToken, RolePermission, User, UserRole
 from services.passwords import verify_password
 from services.settings import get_settings
@@ -118,6 +118,7 @@ async def load_principal(session: AsyncSession, user_id: uuid.UUID) -> Principal
     ).all()
     scope = SYSTEM_SCOPE if user.is_superuser else (user.path or "")
     await set_scope(session, scope)
+    await set_user(session, user.id)
     return Principal(
         user_id=user.id,
         username=user.username,
