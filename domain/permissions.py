@@ -34,6 +34,8 @@ class Perm(StrEnum):
     TEAM_WRITE = "team:write"
     MAP_READ = "map:read"
     DATA_EXPORT = "data:export"
+    DATA_IMPORT = "data:import"
+    DATA_CLAIM = "data:claim"
     SETTING_WRITE = "setting:write"
     EVENT_READ = "event:read"
     EVENT_REPORT = "event:report"
@@ -52,6 +54,7 @@ class Perm(StrEnum):
     TRACK_READ = "track:read"
     HANDBOOK_READ = "handbook:read"
     HANDBOOK_WRITE = "handbook:write"
+    NOTICE_WRITE = "notice:write"
     DAILY_READ = "daily:read"
     DAILY_WRITE = "daily:write"
 
@@ -106,9 +109,11 @@ _OPERATIONAL = (
         Perm.PII_REVEAL,
         Perm.NOTIFICATION_READ,
         Perm.DATA_EXPORT,
+        Perm.DATA_CLAIM,
         Perm.VISIT_READ,
         Perm.HANDBOOK_READ,
         Perm.DAILY_READ,
+        Perm.DATA_CLAIM,
     }
 )
 
@@ -117,7 +122,7 @@ _OPERATIONAL = (
 _FIELD = _OPERATIONAL | {Perm.POSITION_REPORT, Perm.VISIT_WRITE}
 # Who keeps the periodic reports and ledgers (R-DAY-1, R-DAY-2) and follows the workers'
 # tracks (R-CMD-1).
-_OFFICE = {Perm.DAILY_WRITE, Perm.TRACK_READ}
+_OFFICE = {Perm.DAILY_WRITE, Perm.TRACK_READ, Perm.NOTICE_WRITE}
 
 ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     Role.GRID_WORKER: frozenset(_FIELD),
@@ -143,6 +148,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
         | {
             Perm.USER_READ,
             Perm.GRID_WRITE,
+            Perm.DATA_IMPORT,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
             Perm.ASSESSMENT_WRITE,
@@ -173,10 +179,10 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.EVENT_READ,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
-            Perm.ASSESSMENT_REVIEW,
             Perm.TRACK_READ,
             Perm.HANDBOOK_READ,
             Perm.DAILY_READ,
+            Perm.ASSESSMENT_REVIEW,
         }
     ),
     Role.ADMIN: frozenset(Perm),
@@ -220,6 +226,8 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.TEAM_WRITE: "维护服务团队与辖区信息",
     Perm.MAP_READ: "地图范围查询与矢量瓦片",
     Perm.DATA_EXPORT: "导出列表数据",
+    Perm.DATA_IMPORT: "导入数据与数据比对（区县级）",
+    Perm.DATA_CLAIM: "认领导入池中的数据",
     Perm.SETTING_WRITE: "修改系统设置",
     Perm.EVENT_READ: "查看事件",
     Perm.EVENT_REPORT: "上报事件",
@@ -238,6 +246,7 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.TRACK_READ: "回放网格员轨迹",
     Perm.HANDBOOK_READ: "阅读工作手册",
     Perm.HANDBOOK_WRITE: "维护工作手册",
+    Perm.NOTICE_WRITE: "发布通知公告（本单位及下级，或指定人员）",
     Perm.DAILY_READ: "查看日常工作报表与台账",
     Perm.DAILY_WRITE: "填报日常工作报表与台账（上级可修正下级数据）",
 }

@@ -39,16 +39,18 @@ class S3Storage:
     async def get(self, key: str) -> bytes:
         async with self._client() as s3:
             found = await s3.get_object(Bucket=self.bucket, Key=check_key(key))
-            async with found["Body"] as body:
-                data: bytes = await body.read()
-                return data
+            data: bytes = await found["Body"].read()
+            return data
 
     async def stream(self, key: str) -> AsyncIterator[bytes]:
         async with self._client() as s3:
             found = await s3.get_object(Bucket=self.bucket, Key=check_key(key))
-            async with found["Body"] as body:
+            body = found["Body"]
+            try:
                 async for piece in body.iter_chunks(PIECE):
                     yield piece
+            finally:
+                body.close()
 
     async def delete(self, key: str) -> None:
         async with self._client() as s3:

@@ -13,6 +13,15 @@ from services.models.events import Event, EventAction, EventStep
 from services.models.field_work import CheckIn, Handbook, SyncOperation, TrackPoint, VisitLog
 from services.models.houses import Address, House, Rental
 from services.models.idempotency import IdempotencyRecord
+from services.models.imports import (
+    Comparison,
+    ComparisonLine,
+    Import,
+    ImportClaim,
+    ImportRejection,
+    ImportRow,
+)
+from services.models.notices import Notice
 from services.models.open311 import Open311Request
 from services.models.org import Department, OrgUnit, OrgUnitVersion
 from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
@@ -42,6 +51,8 @@ __all__ = [
     "CalendarDay",
     "CheckIn",
     "CitizenSubmission",
+    "Comparison",
+    "ComparisonLine",
     "Component",
     "Department",
     "Event",
@@ -58,9 +69,14 @@ __all__ = [
     "Household",
     "HouseholdMember",
     "IdempotencyRecord",
+    "Import",
+    "ImportClaim",
+    "ImportRejection",
+    "ImportRow",
     "JurisdictionProfile",
     "LedgerEntry",
     "LedgerLine",
+    "Notice",
     "Notification",
     "Open311Request",
     "OrgUnit",
