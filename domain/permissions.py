@@ -54,6 +54,7 @@ class Perm(StrEnum):
     TRACK_READ = "track:read"
     HANDBOOK_READ = "handbook:read"
     HANDBOOK_WRITE = "handbook:write"
+    NOTICE_WRITE = "notice:write"
     DAILY_READ = "daily:read"
     DAILY_WRITE = "daily:write"
 
@@ -121,7 +122,7 @@ _OPERATIONAL = (
 _FIELD = _OPERATIONAL | {Perm.POSITION_REPORT, Perm.VISIT_WRITE}
 # Who keeps the periodic reports and ledgers (R-DAY-1, R-DAY-2) and follows the workers'
 # tracks (R-CMD-1).
-_OFFICE = {Perm.DAILY_WRITE, Perm.TRACK_READ}
+_OFFICE = {Perm.DAILY_WRITE, Perm.TRACK_READ, Perm.NOTICE_WRITE}
 
 ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     Role.GRID_WORKER: frozenset(_FIELD),
@@ -245,6 +246,7 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.TRACK_READ: "回放网格员轨迹",
     Perm.HANDBOOK_READ: "阅读工作手册",
     Perm.HANDBOOK_WRITE: "维护工作手册",
+    Perm.NOTICE_WRITE: "发布通知公告（本单位及下级，或指定人员）",
     Perm.DAILY_READ: "查看日常工作报表与台账",
     Perm.DAILY_WRITE: "填报日常工作报表与台账（上级可修正下级数据）",
 }

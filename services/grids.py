@@ -26,8 +26,7 @@ from services.pagination import AnySelect, Page, paginate
 from services.spatial import boxed, geometry_param
 from services.unit_history import record_version
 
-# R-GRID-1 tolerances: 1 m outside the parent, 1 m² of overlap with a sibling.
-OUTSIDE_TOLERANCE_M = 1.0
+# R-GRID-1 tolerance: 1 m² of overlap with a sibling (1 m outside the parent: org_units).
 OVERLAP_TOLERANCE_M2 = 1.0
 
 
@@ -44,9 +43,9 @@ async def _check_inside_parent(ctx: Ctx, parent: OrgUnit, geometry: BaseGeometry
             select(
                 func.ST_CoveredBy(
                     g,
-                    func.ST_Buffer(func.geography(OrgUnit.geom), OUTSIDE_TOLERANCE_M).cast(
-                        OrgUnit.geom.type
-                    ),
+                    func.ST_Buffer(
+                        func.geography(OrgUnit.geom), org_units.OUTSIDE_TOLERANCE_M
+                    ).cast(OrgUnit.geom.type),
                 ).label("inside"),
                 func.ST_AsGeoJSON(func.ST_Difference(g, OrgUnit.geom), 7).label("outside"),
             ).where(OrgUnit.id == parent.id)

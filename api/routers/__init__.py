@@ -24,6 +24,7 @@ from api.routers import (
     jurisdiction_info,
     map,
     mobile,
+    notices,
     notifications,
     open311,
     org_units,
@@ -88,4 +89,5 @@ ROUTERS = [
     daily.router,
     command_centre.router,
     analysis.router,
+    notices.router,
 ]

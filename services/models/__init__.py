@@ -21,6 +21,7 @@ from services.models.imports import (
     ImportRejection,
     ImportRow,
 )
+from services.models.notices import Notice
 from services.models.open311 import Open311Request
 from services.models.org import Department, OrgUnit, OrgUnitVersion
 from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
@@ -75,6 +76,7 @@ __all__ = [
     "JurisdictionProfile",
     "LedgerEntry",
     "LedgerLine",
+    "Notice",
     "Notification",
     "Open311Request",
     "OrgUnit",
