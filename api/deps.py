@@ -2,17 +2,18 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, PermissionDenied, Unauthenticated
 from domain.permissions import Perm
 from domain.principal import PUBLIC, Principal
-from services import auth, throttle
+from services import api_keys, auth, throttle
 from services.clock import Clock
 from services.context import Ctx
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -35,12 +36,14 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(db_session, scope="function")]
 
 
-def get_clock(request: Request) -> Clock:
+# Dependencies are coroutines: FastAPI runs plain functions (and classes) in a thread pool,
+# a hop per request that costs more than the work they do.
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> Redis:
     redis: Redis = request.app.state.redis
     return redis
 
@@ -49,13 +52,35 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 
 _bearer = HTTPBearer(auto_error=False)
+# Agencies send their key in this header (API.md); a key wins over a bearer token.
+API_KEY_HEADER = "X-API-Key"
+_api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+# Where the key's principal is left for `api.api_key_audit`, which logs the call.
+API_KEY_STATE = "api_key_principal"
+
+
+async def key_principal(
+    request: Request, session: AsyncSession, redis: Redis, raw: str, clock: Clock
+) -> Principal:
+    """The principal of an agency's raw key (R-API-1), rate-limited; the call is then audited
+    with the key's id once it is answered. Any route that takes a key some other way (the
+    Open311 form's `api_key`) comes through here too."""
+    principal = await api_keys.authenticate(session, redis, raw, clock.now())
+    setattr(request.state, API_KEY_STATE, principal)
+    return principal
 
 
 async def current_principal(
+    request: Request,
     session: Session,
     clock: ClockDep,
+    redis: RedisDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    raw_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
+    """The signed-in user, or the agency whose API key is presented."""
+    if raw_key is not None:
+        return await key_principal(request, session, redis, raw_key, clock)
     if credentials is None:
         raise Unauthenticated(extra={"headers": {"WWW-Authenticate": "Bearer"}})
     user_id = read_access_token(credentials.credentials, clock.now())
@@ -115,20 +140,23 @@ async def public_ctx(request: Request, session: Session, clock: ClockDep, redis:
 PublicCtx = Annotated[Ctx, Depends(public_ctx)]
 
 
+@dataclass(frozen=True)
 class PageParams:
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Query(max_length=1024)] = None,
-    ) -> None:
-        self.limit = limit
-        self.cursor = cursor
+    limit: int
+    cursor: str | None
 
 
-Paging = Annotated[PageParams, Depends()]
+async def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> PageParams:
+    return PageParams(limit, cursor)
 
 
-def request_id(request: Request) -> str:
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+async def request_id(request: Request) -> str:
     rid: str = request.state.request_id
     return rid
 

@@ -68,6 +68,12 @@ class PreconditionFailed(DomainError):
     default_code = "precondition_failed"
 
 
+class TooLarge(DomainError):
+    """A body or file over its size limit."""
+
+    default_code = "too_large"
+
+
 class Invalid(DomainError):
     """Input that is well-formed but breaks a rule."""
 

@@ -82,6 +82,8 @@ class Source(StrEnum):
     VIDEO_PATROL = "video_patrol"
     THIRD_PARTY = "third_party"
     CITIZEN = "citizen"
+    # Filed by an agency through the Open311 GeoReport v2 facade (R-API-2).
+    OPEN311 = "open311"
 
 
 SERVICE_NO_PREFIX = "SJ"
@@ -105,14 +107,16 @@ def check_subtype(category: Category, subtype: str) -> None:
 ACTION_FIELDS: dict[Action, tuple[frozenset[str], frozenset[str]]] = {
     Action.DISPATCH: (frozenset(), frozenset({"unit_id", "department_id", "note"})),
     Action.ACCEPT: (frozenset({"responsible_person", "responsible_phone"}), frozenset()),
-    Action.FEEDBACK: (frozenset({"note"}), frozenset()),
-    Action.COMPLETE: (frozenset({"result"}), frozenset()),
+    # Photos, audio or video of the work (R-MOB-1) go with feedback, completion and
+    # on-site verification as finished uploads.
+    Action.FEEDBACK: (frozenset({"note"}), frozenset({"attachment_ids"})),
+    Action.COMPLETE: (frozenset({"result"}), frozenset({"attachment_ids"})),
     Action.ESCALATE: (frozenset(), frozenset({"note"})),
     Action.ASSIGN: (frozenset(), frozenset({"unit_id", "department_id", "note"})),
     Action.RETURN: (frozenset({"reason"}), frozenset()),
     Action.COPY: (frozenset({"unit_ids"}), frozenset({"note"})),
     Action.DIVERT: (frozenset(), frozenset({"unit_id", "department_id", "note"})),
-    Action.VERIFY: (frozenset({"satisfaction", "method"}), frozenset({"note"})),
+    Action.VERIFY: (frozenset({"satisfaction", "method"}), frozenset({"note", "attachment_ids"})),
     Action.EXPEDITE: (frozenset(), frozenset({"note"})),
     Action.CANCEL_EXPEDITE: (frozenset(), frozenset({"note"})),
     Action.INSTRUCT: (frozenset({"text"}), frozenset()),
@@ -123,6 +127,7 @@ ACTION_FIELDS: dict[Action, tuple[frozenset[str], frozenset[str]]] = {
     Action.APPEAL: (frozenset({"reason"}), frozenset({"verify_action_id"})),
     # Without `appeal_id`: the event's one undecided appeal.
     Action.DECIDE_APPEAL: (frozenset({"upheld"}), frozenset({"note", "appeal_id"})),
+    Action.MARK_DUPLICATE: (frozenset({"duplicate_of"}), frozenset({"note"})),
 }
 # Actions that hand the event to a named target: exactly one of these two fields.
 TARGETED = frozenset({Action.ASSIGN, Action.DIVERT, Action.DISPATCH})

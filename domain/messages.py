@@ -124,6 +124,105 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "action_not_yours": ("您不能对该事件执行“{action}”", "You may not take action {action} here"),
     # map
     "map_layer_unknown": ("未知图层：{layer}", "Unknown map layer: {layer}"),
+    # Open311 GeoReport v2 (R-API-2): errors, request states and notices, discovery.
+    "open311_format_unknown": ("不支持的格式，请用 .xml 或 .json", "Use the .xml or .json format"),
+    "open311_jurisdiction_required": (
+        "本接口服务多个辖区，须提供 jurisdiction_id",
+        "This endpoint serves several jurisdictions: jurisdiction_id is required",
+    ),
+    "open311_jurisdiction_not_found": ("辖区 {id} 不存在", "Jurisdiction {id} not found"),
+    "open311_service_code_missing": ("须提供 service_code", "service_code was not provided"),
+    "open311_service_not_found": (
+        "服务类型 {service_code} 不存在",
+        "Service code {service_code} not found",
+    ),
+    "open311_service_code_invalid": (
+        "服务类型 {service_code} 不存在",
+        "Service code {service_code} not found",
+    ),
+    "open311_request_not_found": ("诉求 {id} 不存在", "Service request {id} not found"),
+    "open311_token_not_found": ("令牌 {token} 不存在", "Token {token} not found"),
+    "open311_api_key_missing": (
+        "缺少接口密钥 api_key，无法提交诉求",
+        "api_key was not provided -- can't proceed with create_request",
+    ),
+    "open311_api_key_invalid": (
+        "接口密钥无效、已过期或已吊销，无法提交诉求",
+        "Invalid api_key received -- can't proceed with create_request",
+    ),
+    "open311_api_key_not_allowed": (
+        "该接口密钥无权提交诉求",
+        "This api_key may not create requests",
+    ),
+    "open311_request_invalid": ("诉求内容有误", "The request's fields are invalid"),
+    "open311_field_unknown": ("不支持的参数：{name}", "Unknown argument: {name}"),
+    "open311_field_invalid": ("参数 {name} 格式不正确", "Malformed {name}"),
+    "open311_description_too_long": (
+        "描述不得超过 4000 字",
+        "The description is limited to 4,000 characters",
+    ),
+    "open311_attribute_unknown": ("该服务没有属性 {code}", "The service has no attribute {code}"),
+    "open311_attribute_required": ("须填写属性 {code}", "Attribute {code} is required"),
+    "open311_attribute_invalid": ("属性 {code} 的值无效", "Invalid value for attribute {code}"),
+    "open311_location_missing": (
+        "须提供 lat 与 long、address_string 或 address_id 之一",
+        "One of lat & long, address_string or address_id is required",
+    ),
+    "open311_location_invalid": (
+        "lat 与 long 须同时提供且为有效的 WGS-84 坐标",
+        "lat and long go together and must be WGS-84 coordinates",
+    ),
+    "open311_location_outside": (
+        "该位置不在本密钥可提交的网格范围内",
+        "The location lies outside every grid this key may file in",
+    ),
+    "open311_address_not_found": (
+        "标准地址库中没有唯一匹配的地址，请提供 lat 与 long",
+        "No single standard address matches; send lat and long",
+    ),
+    "open311_datetime_invalid": (
+        "{name} 须为带时区的 ISO 8601 时间，如 2010-01-01T00:00:00Z",
+        "{name} must be a w3 datetime with its time zone, e.g. 2010-01-01T00:00:00Z",
+    ),
+    "open311_date_range_invalid": ("end_date 早于 start_date", "end_date lies before start_date"),
+    "open311_date_range_too_long": (
+        "查询时间范围不得超过 90 天",
+        "The requested range may not span more than 90 days",
+    ),
+    "open311_status_invalid": ("status 只能为 open 或 closed", "status is open or closed"),
+    "open311_page_invalid": (
+        "page 须为正整数，page_size 须为 1 至 1000",
+        "page is a positive integer and page_size 1 to 1000",
+    ),
+    "open311_state_dispatch": ("已受理，待分派承办单位", "Received, waiting to be dispatched"),
+    "open311_state_pending_accept": (
+        "已分派，待承办单位签收",
+        "Dispatched, waiting for acceptance",
+    ),
+    "open311_state_handling": ("承办单位办理中", "Being handled"),
+    "open311_state_pending_verify": ("已办理完毕，待回访核查", "Handled, being verified"),
+    "open311_state_closed": ("已办结", "Closed"),
+    "open311_notice_realtime": (
+        "已受理，承办单位将在 24 小时内签收（重大紧急事件 12 小时）并办理",
+        "Received: the handling unit accepts it within 24 hours (12 for major or urgent ones)",
+    ),
+    "open311_notice_batch": (
+        "已受理，社区核实并由承办单位签收后可凭令牌查询诉求编号",
+        "Received: once the community checked it and a handler accepted it, the token "
+        "resolves to the request's id",
+    ),
+    "open311_notice_blackbox": (
+        "已受理；治安线索不公开回传编号，紧急警情请拨打 110",
+        "Received: public-security tips are not published back; call 110 in an emergency",
+    ),
+    "open311_contact": (
+        "网格化社会服务管理平台，接口问题请联系平台管理员",
+        "Grid governance platform: contact the platform's administrators",
+    ),
+    "open311_key_service": (
+        "接口密钥由平台管理员为第三方机构签发（指定辖区范围与可用操作）",
+        "API keys are issued to agencies by the platform's administrators (scope and operations)",
+    ),
     # field-level
     "field_required": ("必填字段", "Field required"),
     "field_forbidden": ("不允许的字段", "Unknown field"),
@@ -323,6 +422,79 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "请先变更户主，再移出原户主",
         "Change the head before removing the current one",
     ),
+    # attachments (R-EVT-1, R-MOB-1) and duplicates (R-EVT-3)
+    "too_large": ("请求内容过大", "The request is too large"),
+    "attachment_too_large": (
+        "文件超过大小限制（{limit_mb} MB）",
+        "The file exceeds the size limit ({limit_mb} MB)",
+    ),
+    "attachment_type_unsupported": (
+        "不支持的文件类型（{type}），仅接受照片、音频、视频和 PDF 文档",
+        "Unsupported file type ({type}); photos, audio, video and PDF documents are accepted",
+    ),
+    "attachment_type_mismatch": (
+        "文件内容为 {detected}，与声明的类型 {declared} 不符",
+        "The content is {detected}, not the declared {declared}",
+    ),
+    "attachment_image_invalid": (
+        "图片无法解码或像素过多",
+        "The image cannot be decoded or has too many pixels",
+    ),
+    "attachment_not_found": ("附件不存在", "Attachment not found"),
+    "attachment_not_yours": (
+        "只有上传者或督办人员可以删除附件",
+        "Only the uploader or a supervisor may delete the attachment",
+    ),
+    "attachment_uploads_invalid": (
+        "附件须为本人已完成且尚未使用的上传",
+        "Attachments must be your own finished, unused uploads",
+    ),
+    "upload_not_found": ("上传任务不存在", "Upload not found"),
+    "upload_sha256_invalid": (
+        "SHA-256 须为 64 位十六进制字符",
+        "The SHA-256 must be 64 hexadecimal characters",
+    ),
+    "upload_range_invalid": (
+        "Content-Range 须为 bytes 起-止/总长，且与上传总长一致",
+        "Content-Range must be bytes START-END/TOTAL matching the upload's size",
+    ),
+    "upload_chunk_too_large": (
+        "分片超过大小限制（{limit_mb} MB）",
+        "The chunk exceeds the size limit ({limit_mb} MB)",
+    ),
+    "upload_chunk_incomplete": (
+        "分片内容长度与 Content-Range 不符，请从当前偏移量重传",
+        "The chunk's length disagrees with Content-Range; resend from the current offset",
+    ),
+    "upload_offset_mismatch": (
+        "分片须从偏移量 {offset} 开始续传",
+        "The chunk must start at offset {offset}",
+    ),
+    "upload_not_receiving": (
+        "该上传已完成，不再接收分片",
+        "The upload is finished and takes no more chunks",
+    ),
+    "upload_incomplete": (
+        "上传尚未完成：已接收 {received} / {size} 字节",
+        "The upload is incomplete: {received} of {size} bytes received",
+    ),
+    "upload_checksum_mismatch": (
+        "文件校验和与声明的 SHA-256 不符，请重新上传",
+        "The file's checksum differs from the declared SHA-256; upload it again",
+    ),
+    "duplicate_original_not_found": (
+        "原事件不存在或不在管辖范围内",
+        "The original event does not exist or is outside your jurisdiction",
+    ),
+    "duplicate_of_itself": ("事件不能标记为自身的重复", "An event cannot duplicate itself"),
+    "duplicate_of_duplicate": (
+        "原事件本身已是重复事件，请关联其原事件",
+        "The original is itself a duplicate; link to its original instead",
+    ),
+    "duplicate_has_duplicates": (
+        "已有其他事件关联到本事件，不能再标记为重复",
+        "Other events are linked to this one; it cannot become a duplicate",
+    ),
     # events (R-EVT-1, R-WF-1)
     "event_not_found": ("事件不存在", "Event not found"),
     "event_subtype_unknown": (
@@ -372,6 +544,61 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "appeal_exists": ("该核查评价已申诉过", "This verification was already appealed"),
     "appeal_not_found": ("没有待裁定的申诉", "No undecided appeal"),
+    # Assessment (R-ASM-1 … R-ASM-5).
+    "rule_set_not_found": ("考核细则不存在", "No such assessment rule set"),
+    "rule_set_state": (
+        "考核细则当前状态（{state}）不允许此操作（{action}）",
+        "The rule set's state ({state}) does not allow {action}",
+    ),
+    "rule_set_changed": ("考核细则已被他人修改，请刷新后重试", "The rule set changed meanwhile"),
+    "rule_set_enabled_exists": (
+        "该单位本年度同类考核细则已有启用的版本",
+        "The owner already has an enabled rule set of this year and kind",
+    ),
+    "assessment_rules_invalid": ("考核细则校验未通过", "The rule set's items are invalid"),
+    "assessment_item_code_invalid": (
+        "考核项编码须为小写字母开头的字母、数字或下划线（最多32位）",
+        "An item code is lower-case letters, digits and underscores (at most 32)",
+    ),
+    "assessment_item_code_taken": ("考核项编码重复", "The item code is used twice"),
+    "assessment_points_invalid": (
+        "分值须非零、绝对值不超过100、最多一位小数",
+        "Points are non-zero, at most 100 and have at most one decimal",
+    ),
+    "assessment_signal_taken": (
+        "同一系统指标只能绑定一个考核项",
+        "A system signal is bound to one item at most",
+    ),
+    "assessment_card_points_whole": (
+        "督办黄牌、红牌的分值须为整数且不设上限",
+        "Card items have whole points and no cap",
+    ),
+    "assessment_cap_invalid": ("上限不能小于单次分值", "The cap is below one item's points"),
+    "assessment_scores_invalid": ("评分校验未通过", "The scores are invalid"),
+    "assessment_manual_item_unknown": (
+        "不是适用考核细则中的人工考核项，或重复评分",
+        "Not a manual item of the applicable rule set, or scored twice",
+    ),
+    "assessment_points_out_of_range": (
+        "评分须与考核项同号，且不超过其分值（或上限）",
+        "A score has the item's sign and at most its points (or cap)",
+    ),
+    "assessment_not_assessed": ("该单位不参加考核", "This unit is not assessed"),
+    "review_holder_required": (
+        "须且只能指定一个被考核单位或部门",
+        "Name exactly one unit or department",
+    ),
+    "review_not_found": ("考核评分表不存在", "No such review"),
+    "review_exists": ("该单位本期考核评分表已存在", "The review of this period already exists"),
+    "review_changed": ("考核评分表已被他人修改，请刷新后重试", "The review changed meanwhile"),
+    "review_not_yours": (
+        "只有被考核单位本身或其直接上级可执行此操作（{action}）",
+        "Only the assessed unit or its direct superior may {action} here",
+    ),
+    "review_transition_not_allowed": (
+        "考核评分表当前状态（{state}）不允许此操作（{action}）",
+        "The review's state ({state}) does not allow {action}",
+    ),
     # Citizens and the hotline (R-CIT-1).
     "location_outside_city": (
         "所选位置不在本平台的网格范围内",
@@ -389,10 +616,129 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This call asks for no call-back, or its event is not handled yet",
     ),
     "callback_done": ("已回访过", "The call-back was already recorded"),
+    # imports, claims and comparisons (SPEC §4)
+    "registry_unknown": ("没有这一类数据的导入模板", "No import template for this registry"),
+    "import_needs_district": ("导入须指定县区", "An import is addressed to a district"),
+    "import_format_unsupported": (
+        "仅支持 XLSX、CSV 或 XML 文件",
+        "Only XLSX, CSV or XML files are accepted",
+    ),
+    "import_file_empty": ("文件为空", "The file is empty"),
+    "import_encoding_invalid": (
+        "文件编码无法识别（请使用 UTF-8 或 GBK）",
+        "The file's encoding is not UTF-8 or GBK",
+    ),
+    "import_file_unreadable": ("文件无法读取", "The file cannot be read"),
+    "import_columns_mismatch": (
+        "文件的列与「{registry}」模板不一致，整个文件未导入",
+        "The file's columns differ from the {registry} template; nothing was imported",
+    ),
+    "column_missing": ("缺少此列", "This column is missing"),
+    "column_unexpected": ("模板中没有此列", "This column is not in the template"),
+    "import_not_found": ("导入任务不存在", "No such import"),
+    "import_finished": ("导入已结束（{state}），不能取消", "The import is over ({state})"),
+    "identity_required": (
+        "须填写证件号码或姓名（单位、场所须填写名称）",
+        "An ID number or a name is required (a name for organisations)",
+    ),
+    "licence_invalid": ("统一社会信用代码校验未通过", "The licence number is invalid"),
+    "grid_not_in_district": ("该网格不在导入的县区内", "No such grid in the district"),
+    "import_row_not_found": ("导入池中没有这一行", "No such row in the import pool"),
+    "import_row_claimed": ("该行已被认领", "The row has been claimed"),
+    "import_row_no_duplicate": (
+        "网格中没有与该行重复的在册记录",
+        "No active record in the grid duplicates this row",
+    ),
+    "comparison_not_found": ("比对记录不存在", "No such comparison"),
     "callback_satisfaction": (
         "联系上来电人时须填写满意度，未联系上时不填",
         "Give the caller's satisfaction exactly when they were reached",
     ),
+    # jurisdiction profile photos (R-JURINFO-1)
+    "profile_image_upload_invalid": (
+        "照片须为本人已上传完成、尚未使用的图片",
+        "The photo must be a finished, unused image upload of your own",
+    ),
+    "profile_image_not_found": ("辖区照片不存在", "No such profile photo"),
+    # API keys (R-API-1) and webhooks (R-API-3)
+    "api_key_invalid": ("接口密钥无效", "The API key is invalid"),
+    "api_key_expired": ("接口密钥已过期", "The API key has expired"),
+    "api_key_revoked": ("接口密钥已吊销", "The API key has been revoked"),
+    "api_key_not_found": ("接口密钥不存在", "No such API key"),
+    "api_key_inactive": ("接口密钥已过期或已吊销", "The API key is expired or revoked"),
+    "operation_unknown": ("未知操作权限：{operation}", "Unknown operation: {operation}"),
+    "operation_not_grantable": (
+        "不能授予接口密钥该操作权限：{operation}",
+        "The operation cannot be granted to a key: {operation}",
+    ),
+    "operations_required": ("至少授予一项操作权限", "Grant at least one operation"),
+    "expiry_in_past": ("有效期必须晚于当前时间", "The expiry must lie in the future"),
+    "expiry_too_far": ("有效期最长两年", "A key lives two years at most"),
+    "overlap_invalid": (
+        "新旧密钥并存时间须在 0 至 7 天之间",
+        "The overlap must lie between 0 and 7 days",
+    ),
+    "webhook_invalid": ("事件推送订阅内容有误", "The webhook subscription is invalid"),
+    "webhook_not_found": ("事件推送订阅不存在", "No such webhook subscription"),
+    "webhook_url_invalid": (
+        "推送地址须为 http(s) 地址且不含用户名密码",
+        "The target must be an http(s) URL without credentials",
+    ),
+    "webhook_url_forbidden": (
+        "推送地址指向内网、本机或保留地址，已拒绝",
+        "The target resolves to a loopback, private, link-local or reserved address",
+    ),
+    "webhook_url_unresolved": ("推送地址的主机名无法解析", "The target's host does not resolve"),
+    "webhook_action_unknown": ("未知事件动作：{action}", "Unknown event action: {action}"),
+    "webhook_key_cannot_read_events": (
+        "该接口密钥没有查看事件的权限，无法订阅事件推送",
+        "The key may not read events, so it cannot subscribe to their changes",
+    ),
+    # field work, offline sync (R-MOB-1, R-MOB-2)
+    "user_not_found": ("用户不存在", "User not found"),
+    "visit_not_found": ("民情日记不存在", "Visit log entry not found"),
+    "visit_link_invalid": (
+        "关联的人员或房屋须属于该网格",
+        "The linked person or house must belong to the visit's grid",
+    ),
+    "check_in_open": ("已有未签退的打卡，请先签退", "A check-in is still open; check out first"),
+    "no_open_check_in": ("当前没有未签退的打卡", "No check-in is open"),
+    "handbook_not_found": ("工作手册不存在", "Handbook not found"),
+    "sync_target_required": ("该操作须指明目标记录", "This operation needs a target_id"),
+    # daily work (R-DAY-1, R-DAY-2)
+    "period_invalid": (
+        "报表期间格式错误（月：2026-11，季：2026-Q4，年：2026）",
+        "Malformed period (month 2026-11, quarter 2026-Q4, year 2026)",
+    ),
+    "period_not_over": ("该期间尚未结束，不能填报", "The period is not over yet"),
+    "report_level_invalid": (
+        "报表由社区填报，街道、区县为下级汇总",
+        "Reports are filed by communities; streets and districts get the roll-up",
+    ),
+    "report_already_filed": ("本期报表已填报", "This period's report was already filed"),
+    "report_not_found": ("报表不存在", "Report not found"),
+    "figures_invalid": ("报表数字有误：{detail}", "Invalid figures: {detail}"),
+    "amend_needs_superior": (
+        "只有上级单位可以修正下级报表",
+        "Only a superior unit may amend a subordinate's report",
+    ),
+    "ledger_entry_not_found": ("台账记录不存在", "Ledger entry not found"),
+    "ledger_subtype_invalid": ("台账类型与子类不符", "The sub-type does not fit the ledger kind"),
+    "ledger_year_mismatch": ("日期须在台账年度内", "The date must lie in the ledger's year"),
+    "ledger_doc_no_required": ("文件台账须填写文号", "A document entry needs its number"),
+    "analysis_window_invalid": (
+        "统计截止日期不能早于起始日期",
+        "The end date is before the start date",
+    ),
+    "analysis_window_too_long": (
+        "统计区间过长，请缩短区间或改用更粗的粒度",
+        "The period is too long: shorten it or choose a coarser granularity",
+    ),
+    "notice_recipient_invalid": (
+        "收件人须为本单位及下级的在职用户",
+        "Recipients must be active users of the unit or below it",
+    ),
+    "notice_not_found": ("通知公告不存在", "The notice does not exist"),
 }
 
 

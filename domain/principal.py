@@ -23,6 +23,8 @@ class Principal:
     roles: tuple[str, ...]
     permissions: frozenset[str]
     is_superuser: bool = False
+    # Set when an agency's API key acts (R-API-1): audit entries name the key as the actor.
+    api_key_id: uuid.UUID | None = None
 
     def can(self, permission: str) -> bool:
         return self.is_superuser or permission in self.permissions

@@ -44,6 +44,8 @@ class Action(StrEnum):
     MARK_TYPICAL = "mark-typical"
     APPEAL = "appeal"
     DECIDE_APPEAL = "decide-appeal"
+    # R-EVT-3: closes the event as a duplicate of another (`duplicate_of`).
+    MARK_DUPLICATE = "mark-duplicate"
 
 
 class Actor(StrEnum):
@@ -146,6 +148,19 @@ _FLOW: dict[tuple[State, Action], Transition] = {
             routed=action == Action.ESCALATE,
         )
         for action in (Action.ESCALATE, Action.ASSIGN, Action.DIVERT, Action.RETURN)
+    },
+    # A likely duplicate (R-EVT-3) is closed by whoever holds, dispatches or oversees it,
+    # pointing at the original; its step ends and every clock with it.
+    **{
+        (state, Action.MARK_DUPLICATE): _t(
+            State.CLOSED,
+            HANDLER,
+            DISPATCHER,
+            *MANAGERS,
+            finishes_step=True,
+            stops=[Clock.STOP_ACCEPT, Clock.STOP_HANDLE],
+        )
+        for state in OPEN_STATES
     },
     # Copy-to (抄告) informs other units without moving the event.
     **{(state, Action.COPY): _t(state, HANDLER) for state in (*WAITING, State.HANDLING)},

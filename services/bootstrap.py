@@ -90,11 +90,12 @@ async def load_demo_city(
     people: int,
     events: int = demo_events.DEFAULT_EVENTS,
     progress: demo_data.Progress | None = None,
+    layout: DemoUnit | None = None,
 ) -> bool:
-    """The demo city in the caller's transaction (all or nothing); False when it is
-    already there."""
+    """The demo city (by default `kashgar_layout()`; the benchmarks cut it finer) in the
+    caller's transaction (all or nothing); False when it is already there."""
     session = ctx.session
-    layout = kashgar_layout()
+    layout = layout or kashgar_layout()
     present = await session.scalar(
         select(OrgUnit.id).where(OrgUnit.code == layout.code, org_units.live())
     )

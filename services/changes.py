@@ -26,10 +26,9 @@ def _position(cursor: str | None) -> int:
     return serial
 
 
-async def changes(ctx: Ctx, *, since: str | None, limit: int) -> dict[str, Any]:
-    """Up to `limit` changes after `since`, oldest first, and the cursor to ask with next
-    (the same cursor when nothing new has happened)."""
-    serial = _position(since)
+async def events_after(ctx: Ctx, serial: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Up to `limit` changes numbered after `serial`, oldest first, and the serial to
+    continue from (unchanged when nothing new has happened)."""
     rows = (
         await ctx.session.execute(
             select(
@@ -56,4 +55,11 @@ async def changes(ctx: Ctx, *, since: str | None, limit: int) -> dict[str, Any]:
         serial = items[-1]["serial"]
     for item in items:
         del item["serial"]
+    return items, serial
+
+
+async def changes(ctx: Ctx, *, since: str | None, limit: int) -> dict[str, Any]:
+    """Up to `limit` changes after `since`, oldest first, and the cursor to ask with next
+    (the same cursor when nothing new has happened)."""
+    items, serial = await events_after(ctx, _position(since), limit)
     return {"items": items, "next_cursor": encode_cursor([serial])}

@@ -27,7 +27,7 @@ from domain.workflow import (
     decide,
     graph,
 )
-from services import appeals, supervision
+from services import appeals, attachments, duplicates, supervision
 from services.calendar import work_calendar
 from services.context import Ctx
 from services.event_notices import deliver, delivery
@@ -152,6 +152,8 @@ async def take_action(
     )
     if action == Action.COPY:
         await copy_targets_exist(ctx, payload["unit_ids"])
+    if action == Action.MARK_DUPLICATE:
+        await duplicates.check_original(ctx, event, payload["duplicate_of"])
     target = await _next_handler(ctx, action, event, step, payload) if transition.new_step else None
     arrival = transition.target
     if target is not None and transition.routed:
@@ -185,6 +187,13 @@ async def take_action(
         to_state=arrival.value,
         payload=recorded,
     )
+    await duplicates.on_transition(ctx, event, action, arrival, payload)
+    if payload.get("attachment_ids"):
+        await attachments.attach_uploads(
+            ctx,
+            attachments.Target(event.id, event.path, step.id, action.value),
+            payload["attachment_ids"],
+        )
     await _notify(ctx, event, action, arrival, target or _holder(step), payload, appeal)
     return await get_event(ctx, event_id)
 

@@ -272,6 +272,7 @@ async def report_event(
     its manual dispatch queue; whoever receives it is notified (R-WF-5)."""
     values = dict(fields)
     target = {key: values.pop(key, None) for key in ("target_unit_id", "target_department_id")}
+    attachment_ids = values.pop("attachment_ids", [])
     category = Category(values["category"])
     check_subtype(category, values["subtype"])
     grid = await grid_for_record(ctx, values["grid_id"])
@@ -326,9 +327,18 @@ async def report_event(
         to_state=event.state,
         payload=payload,
     )
+    # Imported here: these build on this module.
+    from services import attachments, duplicates
+
+    await attachments.attach_uploads(
+        ctx, attachments.Target(event.id, event.path, step.id, "report"), attachment_ids
+    )
     if not resolve_on_spot:
         await notify_holder(ctx, event, handler, arrival_notice(State(event.state)))
-    return await get_event(ctx, event.id)
+    data = await get_event(ctx, event.id)
+    # R-EVT-3: what the new event may repeat, for the reporter to look at.
+    data["likely_duplicates"] = await duplicates.suggestions(ctx, event.id)
+    return data
 
 
 async def process_code(ctx: Ctx, category: Category) -> str:
@@ -451,12 +461,13 @@ async def get_event(ctx: Ctx, event_id: uuid.UUID) -> dict[str, Any]:
     data = await present_one(ctx, data, EVENT_MASK, target_type="event", unit_path=None)
     data["steps"] = await present(ctx, steps, STEP_MASK, target_type="event_step")
     # Imported here: these build on this module.
-    from services import citizens
+    from services import attachments, citizens
     from services.supervision import cards_of
 
     data["supervisions"] = await cards_of(ctx.session, event_id)
     data["appeals"] = await appeals.appeals_of(ctx, event_id)
     data["citizen"] = await citizens.of_event(ctx, event_id)
+    data["attachments"] = await attachments.of_event(ctx, event_id)
     return data
 
 

@@ -16,6 +16,14 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     secret_key: str = "change-me-in-production-0123456789abcdef"
     storage_dir: str = "var/storage"
+    # Attachments (R-EVT-1): `local` keeps them under `storage_dir`; `s3` in a bucket of any
+    # S3-compatible store.
+    storage_backend: str = "local"
+    s3_endpoint_url: str = ""
+    s3_bucket: str = "grid-attachments"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
     timezone: str = "Asia/Shanghai"
     access_token_minutes: int = 15
     refresh_token_days: int = 14
@@ -27,6 +35,9 @@ class Settings(BaseSettings):
     sms_gateway: str = "log"
     sms_url: str = ""
     sms_token: str = ""
+    # Webhooks (R-API-3) never reach private, loopback or reserved addresses; the operator may
+    # open chosen ones (comma-separated addresses or CIDR blocks), e.g. an intranet receiver.
+    webhook_allow_networks: str = ""
 
     @property
     def owner_url(self) -> str:

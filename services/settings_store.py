@@ -4,10 +4,11 @@ a default; stored rows override the defaults. Changes are versioned and audited.
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, StrictInt, TypeAdapter, ValidationError
+from pydantic import AfterValidator, Field, StrictInt, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from domain.duplicates import DEFAULT_RADIUS_M, DEFAULT_WINDOW_DAYS
 from domain.errors import FieldError, Invalid, NotFound
 from domain.events import Category
 from domain.tags import LinkMode
@@ -19,6 +20,8 @@ from services.models import SystemSetting
 
 TAG_LINK_MODE = "tag_link_mode"
 EVENT_PROCESSES = "event_processes"
+DUPLICATE_RADIUS_M = "event_duplicate_radius_m"
+DUPLICATE_WINDOW_DAYS = "event_duplicate_window_days"
 
 
 def _known_process(code: str) -> str:
@@ -51,6 +54,16 @@ SETTINGS: dict[str, SettingSpec] = {
         {category: process_for(category).code for category in Category},
         "事件类别与处置流程的绑定（R-WF-4）：类别 → 流程（default 标准处置流程；"
         "component 城市部件处置流程，无需核查）；新上报的事件按此选择流程",
+    ),
+    DUPLICATE_RADIUS_M: SettingSpec(
+        TypeAdapter(Annotated[StrictInt, Field(ge=1, le=10_000)]),
+        DEFAULT_RADIUS_M,
+        "疑似重复事件的距离范围（米，R-EVT-3）：同类别、此距离内的未办结事件提示为疑似重复",
+    ),
+    DUPLICATE_WINDOW_DAYS: SettingSpec(
+        TypeAdapter(Annotated[StrictInt, Field(ge=1, le=365)]),
+        DEFAULT_WINDOW_DAYS,
+        "疑似重复事件的时间范围（天，R-EVT-3）：发生时间前后此天数内的事件参与比对",
     ),
 }
 

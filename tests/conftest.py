@@ -4,6 +4,7 @@ ASGITransport with the request session joined to that transaction, and a movable
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ TEST_DB = os.environ.get("GRID_TEST_DATABASE", "grid_test")
 os.environ["GRID_DATABASE_URL"] = f"postgresql+asyncpg://grid_app@127.0.0.1:5432/{TEST_DB}"
 os.environ["GRID_OWNER_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{TEST_DB}"
 os.environ["GRID_REDIS_URL"] = os.environ.get("GRID_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Attachments written by the tests go to a directory of the run's own, never the app's var/.
+os.environ["GRID_STORAGE_DIR"] = tempfile.mkdtemp(prefix="grid-test-storage-")
+os.environ["GRID_STORAGE_BACKEND"] = "local"
 
 from api.app import create_app  # noqa: E402
 from services.database_setup import drop_database, ensure_database, migrate  # noqa: E402

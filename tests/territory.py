@@ -75,6 +75,8 @@ async def committed_territory(
                 DELETE FROM people WHERE path <@ $1::ltree;
                 DELETE FROM notifications
                     WHERE user_id IN (SELECT id FROM users WHERE path <@ $1::ltree);
+                DELETE FROM uploads
+                    WHERE owner_id IN (SELECT id FROM users WHERE path <@ $1::ltree);
                 DELETE FROM user_roles
                     WHERE user_id IN (SELECT id FROM users WHERE path <@ $1::ltree);
                 DELETE FROM users WHERE path <@ $1::ltree;
@@ -101,6 +103,8 @@ async def remove_events(grid_id: uuid.UUID) -> None:
             f"DELETE FROM event_appeals WHERE event_id IN {mine};"
             f"DELETE FROM citizen_submissions WHERE event_id IN {mine};"
             f"DELETE FROM hotline_calls WHERE event_id IN {mine};"
+            f"DELETE FROM event_attachments WHERE event_id IN {mine};"
+            f"DELETE FROM open311_requests WHERE event_id IN {mine};"
             f"UPDATE events SET current_step_id = NULL WHERE id IN {mine};"
             f"DELETE FROM event_actions WHERE event_id IN {mine};"
             f"DELETE FROM event_steps WHERE event_id IN {mine};"

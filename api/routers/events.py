@@ -13,6 +13,7 @@ from api.etag import expected_version
 from api.exporting import ExportFormat, export_list
 from api.registry_routes import located, shown
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
+from api.schemas.duplicates import EventReported
 from api.schemas.events import (
     EVENT_COLUMNS,
     ActionIn,
@@ -38,20 +39,22 @@ dictionary_router = APIRouter(
 )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=EventOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=EventReported)
 async def report_event(
     body: EventCreate,
     response: Response,
     ctx: Annotated[Ctx, requires(Perm.EVENT_REPORT)],
     crs: Crs = Crs.WGS84,
-) -> EventOut:
+) -> EventReported:
     """Report an event; the first step goes to the community containing the grid, or, with
-    `resolve_on_spot`, the event is recorded as resolved and closed (R-EVT-2)."""
+    `resolve_on_spot`, the event is recorded as resolved and closed (R-EVT-2). Finished
+    uploads in `attachment_ids` are attached; `likely_duplicates` lists the open events it
+    may repeat (R-EVT-3)."""
     values = located(body.model_dump(exclude={"resolve_on_spot", "result"}), crs)
     data = await events.report_event(
         ctx, values, resolve_on_spot=body.resolve_on_spot, result=body.result
     )
-    return shown(response, EventOut, data, f"/api/v1/events/{data['id']}")
+    return shown(response, EventReported, data, f"/api/v1/events/{data['id']}")
 
 
 def _filter(

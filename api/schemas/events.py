@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, Field, StrictBool
 
+from api.schemas.attachments import AttachmentOut
 from api.schemas.citizens import CitizenOut
 from api.schemas.common import Input, Instant, Output
 from api.schemas.org import GeoJSONGeometry
@@ -35,6 +36,8 @@ class EventCreate(Input):
     # An explicit first handler; without one the routing rules decide (R-WF-3).
     target_unit_id: uuid.UUID | None = None
     target_department_id: uuid.UUID | None = None
+    # Finished uploads (photos, audio, video) attached to the report (R-MOB-1).
+    attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
 
 
 class ActionIn(Input):
@@ -55,6 +58,10 @@ class ActionIn(Input):
     verify_action_id: uuid.UUID | None = None
     appeal_id: uuid.UUID | None = None
     upheld: StrictBool | None = None
+    # R-EVT-3: the original an event duplicates (mark-duplicate).
+    duplicate_of: uuid.UUID | None = None
+    # Finished uploads attached by feedback, complete or verify (R-MOB-1).
+    attachment_ids: list[uuid.UUID] | None = Field(default=None, max_length=20)
 
 
 class StepRef(Output):
@@ -141,6 +148,8 @@ class EventOut(EventSummary):
     appeals: list[AppealOut]
     # The citizen behind the event, when it came from the public form or a message (R-CIT-1).
     citizen: CitizenOut | None
+    # Photos, audio, video and documents, at report time or from actions (R-EVT-1).
+    attachments: list[AttachmentOut]
 
 
 class SubtypeOut(Output):

@@ -1,13 +1,28 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
+from services.models.api_keys import ApiKey, ApiKeySecret, WebhookAttempt, WebhookSubscription
+from services.models.assessment import Review, RuleItem, RuleSet
+from services.models.attachments import EventAttachment, Upload
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
 from services.models.base import Base
 from services.models.calendar import CalendarDay
 from services.models.citizens import CitizenSubmission, HotlineCall, HotlineCaller
+from services.models.daily import LedgerEntry, PeriodicReport
 from services.models.events import Event, EventAction, EventStep
+from services.models.field_work import CheckIn, Handbook, SyncOperation, TrackPoint, VisitLog
 from services.models.houses import Address, House, Rental
 from services.models.idempotency import IdempotencyRecord
+from services.models.imports import (
+    Comparison,
+    ComparisonLine,
+    Import,
+    ImportClaim,
+    ImportRejection,
+    ImportRow,
+)
+from services.models.notices import Notice
+from services.models.open311 import Open311Request
 from services.models.org import Department, OrgUnit, OrgUnitVersion
 from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
 from services.models.places import (
@@ -29,31 +44,46 @@ from services.models.tags import Notification, PersonTag, SystemSetting
 
 __all__ = [
     "Address",
+    "ApiKey",
+    "ApiKeySecret",
     "AuditEntry",
     "Base",
     "CalendarDay",
+    "CheckIn",
     "CitizenSubmission",
+    "Comparison",
+    "ComparisonLine",
     "Component",
     "Department",
     "Event",
     "EventAction",
     "EventAppeal",
+    "EventAttachment",
     "EventStep",
     "Family",
     "FamilyMember",
+    "Handbook",
     "HotlineCall",
     "HotlineCaller",
     "House",
     "Household",
     "HouseholdMember",
     "IdempotencyRecord",
+    "Import",
+    "ImportClaim",
+    "ImportRejection",
+    "ImportRow",
     "JurisdictionProfile",
+    "LedgerEntry",
     "LedgerLine",
+    "Notice",
     "Notification",
+    "Open311Request",
     "OrgUnit",
     "OrgUnitVersion",
     "Organisation",
     "OutboxMessage",
+    "PeriodicReport",
     "Permission",
     "Person",
     "PersonTag",
@@ -61,18 +91,27 @@ __all__ = [
     "PlaceKindEntry",
     "RefreshToken",
     "Rental",
+    "Review",
     "Role",
     "RolePermission",
     "RoutingRule",
+    "RuleItem",
+    "RuleSet",
     "ServiceRecord",
     "StatusChange",
     "StepReminder",
     "Supervision",
+    "SyncOperation",
     "SystemSetting",
     "Team",
     "TeamMember",
+    "TrackPoint",
+    "Upload",
     "User",
     "UserRole",
     "VideoPoint",
+    "VisitLog",
+    "WebhookAttempt",
+    "WebhookSubscription",
     "WorkerPosition",
 ]

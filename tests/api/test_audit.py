@@ -11,7 +11,9 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.principal import SYSTEM
 from services import audit
+from services.context import Ctx
 from services.db import set_scope
 from tests.conftest import TEST_DB, MovableClock
 from tests.factories import World, auth
@@ -94,6 +96,30 @@ async def test_entries_are_chained_in_order(session: AsyncSession, world: World)
     for previous, current in itertools.pairwise(rows):
         assert current.prev_hash == previous.hash
         assert current.id > previous.id
+
+
+async def test_a_batch_is_chained_entry_by_entry(
+    session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """R-AUD-1: set-based work audits many changes in one statement, each its own entry,
+    linked into the chain like single entries."""
+    ctx = Ctx(session=session, principal=SYSTEM, clock=clock)
+    changes = [audit.Change(f"batch-{n}", None, {"n": n}) for n in range(3)]
+    await audit.record_many(ctx, action="test.batch", target_type="test", changes=changes)
+    await set_scope(session, "*")
+    rows = (
+        await session.execute(
+            text(
+                "SELECT target_id, after, prev_hash, hash, hash = audit_hash(a) AS sound"
+                " FROM audit_log a ORDER BY id DESC LIMIT 4"
+            )
+        )
+    ).all()[::-1]
+    assert [r.target_id for r in rows[1:]] == ["batch-0", "batch-1", "batch-2"]
+    assert [r.after for r in rows[1:]] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    for previous, current in itertools.pairwise(rows):
+        assert current.prev_hash == previous.hash
+    assert all(r.sound for r in rows)
 
 
 async def test_tampering_in_sql_is_detected_at_the_tampered_entry() -> None:

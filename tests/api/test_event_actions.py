@@ -268,7 +268,7 @@ async def test_r_wf_4_process_graph_shows_where_it_is_and_what_i_may_do(
     assert {"from": "pending_accept", "action": "accept", "to": "handling"} in data["edges"]
     assert {"from": "dispatch", "action": "dispatch", "to": "pending_accept"} in data["edges"]
     # The first step has nowhere to be returned to, and no verification to appeal.
-    assert data["available_actions"] == ["dispatch", "accept", "copy"]
+    assert data["available_actions"] == ["dispatch", "accept", "copy", "mark-duplicate"]
     admin = await flow.client.get(
         f"{URL}/{flow.id}/process", headers=auth(world.admin_d, flow.clock)
     )

@@ -32,7 +32,7 @@ PUBLIC = {
     ("POST", "/api/v1/public/submissions"),
     ("GET", "/api/v1/public/submissions/{receipt}"),
     ("POST", "/api/v1/public/submissions/{receipt}/rating"),
-}
+} | TABLE.public
 
 
 def _api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
@@ -96,6 +96,8 @@ async def _send(client: AsyncClient, method: str, call: Call, headers: dict[str,
         call.path,
         json=call.json,
         params=call.params,
+        data=call.data,
+        files=call.files,
         headers={**headers, **call.headers},
     )
 

@@ -6,6 +6,7 @@ Each module in this package defines:
   `async def setup(session, world, clock) -> Call` (to create the record first). A user of
   sibling street S2 must get 404; a user of the district must succeed.
 - `UNSCOPED`: routes that are lists, the caller's own data or catalogues.
+- `PUBLIC`: routes open to anyone by design, each module saying why.
 - `LISTS`: list paths (or (path, seed) pairs) whose items must never include S1's records
   for S2's user; seeded records must be visible to the district's user.
 """
@@ -29,6 +30,9 @@ class Call:
     json: dict[str, Any] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    # A multipart upload instead of a JSON body: form fields and files as httpx takes them.
+    data: dict[str, Any] | None = None
+    files: dict[str, Any] | None = None
 
 
 Setup = Callable[[World], Call] | Callable[[AsyncSession, World, Clock], Awaitable[Call]]
@@ -48,6 +52,7 @@ class RouteTable:
     scoped: dict[tuple[str, str], Setup]
     unscoped: set[tuple[str, str]]
     lists: list[ListEntry]
+    public: set[tuple[str, str]] = field(default_factory=set)
 
 
 def collect() -> RouteTable:
@@ -57,4 +62,5 @@ def collect() -> RouteTable:
         table.scoped.update(getattr(module, "SCOPED", {}))
         table.unscoped.update(getattr(module, "UNSCOPED", set()))
         table.lists.extend(getattr(module, "LISTS", []))
+        table.public.update(getattr(module, "PUBLIC", set()))
     return table

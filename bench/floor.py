@@ -1,0 +1,196 @@
+"""The floor: the benchmarks' requests answered by bare SQL through raw asyncpg + orjson, as a
+plain ASGI app served by the same uvicorn as the product. It does the work the product's
+queries do — the same rows, jurisdiction predicate, row-level-security scope and totals —
+and nothing else: no framework, no ORM, no validation, no masking, no audit.
+
+Run: `BENCH_DSN=postgresql://grid_app@127.0.0.1/grid_bench_2m BENCH_SCOPE=<ltree>
+uvicorn bench.floor:app`."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+import asyncpg
+import orjson
+
+from services.db import SCOPE_SETTING
+
+PERSON = """
+SELECT p.id, p.grid_id, o.code AS grid_code, p.kind, p.id_number, p.name, p.former_name,
+       p.gender, p.birth_date, p.ethnicity, p.phone, p.register_address, p.current_address,
+       p.education, p.occupation, p.employer, p.political_status, p.marital_status,
+       p.photo_url, p.low_income, p.away, p.house_id, h.address AS house_address,
+       p.no_house_reason, p.details, p.status, p.status_reason, p.status_changed_at,
+       p.version, p.created_at, p.updated_at, p.created_by, p.path::text AS path
+FROM people p JOIN org_units o ON o.id = p.grid_id LEFT JOIN houses h ON h.id = p.house_id
+"""
+PERSON_BY_ID = PERSON + "WHERE p.id = $1 AND p.path <@ $2::ltree"
+UNIT_PEOPLE = "WHERE p.path <@ $2::ltree AND p.path <@ (SELECT path FROM org_units WHERE id = $1)"
+NAME_PEOPLE = "WHERE p.path <@ $2::ltree AND (p.name ILIKE $1 OR p.id_number = $3)"
+HOUSES = """
+SELECT h.id, h.house_no, h.address, h.use, h.grid_id, ST_AsGeoJSON(h.location, 7) AS geometry
+FROM houses h
+WHERE h.status = 'active' AND h.location IS NOT NULL AND h.path <@ $1::ltree AND {area}
+"""
+BBOX = "h.location && ST_MakeEnvelope($2, $3, $4, $5, 4326)"
+CIRCLE = (
+    "h.location && ST_Expand(ST_SetSRID(ST_MakePoint($2, $3), 4326), $5)"
+    " AND ST_DWithin(geography(h.location), geography(ST_SetSRID(ST_MakePoint($2, $3), 4326)), $4)"
+)
+TILE_POINTS = """
+SELECT ST_AsMVT(features.*, 'houses', 4096, 'geom') FROM (
+    SELECT ST_AsMVTGeom(ST_Transform(h.location, 3857), ST_TileEnvelope($1, $2, $3), 4096, 64,
+                        true) AS geom, h.id::text AS id, h.use
+    FROM houses h
+    WHERE h.status = 'active' AND h.location && ST_Transform(ST_TileEnvelope($1, $2, $3), 4326)
+      AND h.path <@ $4::ltree
+) AS features
+"""
+TILE_CLUSTERS = """
+SELECT ST_AsMVT(features.*, 'houses', 4096, 'geom') FROM (
+    SELECT ST_AsMVTGeom(ST_Centroid(ST_Collect(ST_Transform(h.location, 3857))),
+                        ST_TileEnvelope($1, $2, $3), 4096, 64, true) AS geom, count(*) AS count
+    FROM houses h
+    WHERE h.status = 'active' AND h.location && ST_Transform(ST_TileEnvelope($1, $2, $3), 4326)
+      AND h.path <@ $4::ltree
+    GROUP BY ST_SnapToGrid(ST_Transform(h.location, 3857), $5)
+) AS features
+"""
+REPORT = """
+WITH g AS (SELECT id, path, parent_id FROM org_units WHERE id = $1),
+c AS (SELECT o.id, o.path FROM org_units o JOIN g ON o.id = g.parent_id),
+e AS (
+    INSERT INTO events (id, service_no, title, category, subtype, grid_id, path, occurred_at,
+        description, source, state, process, created_at, updated_at)
+    SELECT $2, 'SJ' || to_char($5::timestamptz, 'YYYYMMDD')
+               || lpad((nextval('event_service_no_seq') % 1000000)::text, 6, '0'),
+           $3, 'livelihood', 'health', g.id, g.path, $5, $4, 'app', 'pending_accept',
+           'default', $5, $5
+    FROM g RETURNING id, path
+),
+s AS (
+    INSERT INTO event_steps (id, event_id, seq, unit_id, path, handler_path, assigned_at,
+        accept_yellow_at, accept_red_at)
+    SELECT $6, e.id, 1, c.id, e.path, c.path, $5, $5 + interval '24 hours',
+           $5 + interval '48 hours'
+    FROM e, c RETURNING id
+),
+a AS (
+    INSERT INTO event_actions (id, event_id, step_id, path, action, to_state, payload, at)
+    SELECT gen_random_uuid(), e.id, s.id, e.path, 'report', 'pending_accept', '{}', $5
+    FROM e, s
+)
+UPDATE events SET current_step_id = $6 WHERE id = $2
+"""
+CELL = 40_075_016.68557849 / 64
+
+SCOPE = os.environ.get("BENCH_SCOPE", "")
+pool: asyncpg.Pool | None = None
+
+
+@asynccontextmanager
+async def _scoped() -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection in a transaction with the caller's RLS scope, as the product's
+    request session has."""
+    assert pool is not None
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute("SELECT set_config($1, $2, true)", SCOPE_SETTING, SCOPE)
+        yield connection
+
+
+async def _value(sql: str, *args: Any) -> Any:
+    async with _scoped() as connection:
+        return await connection.fetchval(sql, *args)
+
+
+async def _page(base: str, where: str, *args: Any, limit: int = 50) -> dict[str, Any]:
+    async with _scoped() as connection:
+        total = await connection.fetchval(f"SELECT count(*) FROM ({base}{where}) t", *args)
+        rows = await connection.fetch(
+            f"{base}{where} ORDER BY o.code, p.id LIMIT {limit + 1}", *args
+        )
+    return {"items": [dict(r) for r in rows[:limit]], "total": total}
+
+
+async def _houses(area: str, *args: Any) -> dict[str, Any]:
+    base = HOUSES.format(area=area)
+    async with _scoped() as connection:
+        total = await connection.fetchval(f"SELECT count(*) FROM ({base}) t", SCOPE, *args)
+        rows = await connection.fetch(f"{base} ORDER BY h.id LIMIT 51", SCOPE, *args)
+    items = [{**dict(r), "geometry": orjson.loads(r["geometry"])} for r in rows[:50]]
+    return {"houses": {"total": total, "items": items}}
+
+
+async def _route(method: str, path: str, query: dict[str, list[str]], body: bytes) -> Any:
+    parts = path.strip("/").split("/")
+    if parts == [""]:
+        return {"floor": True}
+    if parts[0] == "person":
+        async with _scoped() as connection:
+            row = await connection.fetchrow(PERSON_BY_ID, uuid.UUID(parts[1]), SCOPE)
+        return dict(row) if row else None
+    if parts[0] == "people" and "unit_id" in query:
+        return await _page(PERSON, UNIT_PEOPLE, uuid.UUID(query["unit_id"][0]), SCOPE)
+    if parts[0] == "people":
+        q = query["q"][0]
+        return await _page(PERSON, NAME_PEOPLE, f"%{q}%", SCOPE, q)
+    if parts[0] == "map":
+        area = orjson.loads(body)
+        if "bbox" in area:
+            return await _houses(BBOX, *area["bbox"])
+        lon, lat = area["center"]
+        return await _houses(CIRCLE, lon, lat, area["radius_m"], area["radius_m"] / 80_000)
+    if parts[0] == "tiles":
+        z, x, y = (int(v) for v in parts[1:4])
+        if z < 14:
+            return await _value(TILE_CLUSTERS, z, x, y, SCOPE, CELL / 2**z)
+        return await _value(TILE_POINTS, z, x, y, SCOPE)
+    if parts[0] == "events" and method == "POST":
+        report = orjson.loads(body)
+        event_id, step_id = uuid.uuid4(), uuid.uuid4()
+        at = datetime.now(UTC)
+        await _value(
+            REPORT,
+            uuid.UUID(report["grid_id"]),
+            event_id,
+            report["title"],
+            report["description"],
+            at,
+            step_id,
+        )
+        return {"id": str(event_id)}
+    raise LookupError(path)
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    global pool
+    if scope["type"] == "lifespan":
+        while (message := await receive())["type"] != "lifespan.shutdown":
+            if message["type"] == "lifespan.startup":
+                pool = await asyncpg.create_pool(os.environ["BENCH_DSN"], min_size=5, max_size=10)
+                await send({"type": "lifespan.startup.complete"})
+        if pool is not None:
+            await pool.close()
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    query = parse_qs(scope["query_string"].decode())
+    result = await _route(scope["method"], scope["path"], query, body)
+    if isinstance(result, bytes | None) and scope["path"].startswith("/tiles"):
+        payload, kind = bytes(result or b""), b"application/vnd.mapbox-vector-tile"
+    else:
+        payload, kind = orjson.dumps(result, default=str), b"application/json"
+    status = 404 if result is None and not scope["path"].startswith("/tiles") else 200
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", kind)]}
+    )
+    await send({"type": "http.response.body", "body": payload})
