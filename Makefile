@@ -10,7 +10,14 @@ STAMP := $(VENV)/.stamp
 GRIDCTL := $(VENV)/bin/gridctl
 PG_CONTROL := /usr/share/postgresql/15/extension/postgis.control
 
-.PHONY: venv postgis services db run lint test openapi bench
+WEB := clients/web
+WEB_MODULES := $(WEB)/node_modules/.stamp
+WEB_DIST := $(WEB)/dist/index.html
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json \
+	-type f 2>/dev/null)
+
+.PHONY: venv postgis services db run lint test openapi bench georeport-client web chromium \
+	web-test
 
 # The virtualenv, (re)installed whenever pyproject.toml changes.
 venv: $(STAMP)
@@ -44,7 +51,7 @@ db: postgis services
 # The demo data (first run only), then the API on 127.0.0.1:8000 and the arq worker beside it
 # until Ctrl-C. The worker runs under a supervisor that restarts it whenever it exits; both
 # are stopped when the API stops (Ctrl-C reaches the API; the traps handle the rest).
-run: db
+run: db web
 	$(GRIDCTL) seed demo
 	@scripts/supervise.sh $(GRIDCTL) worker & supervisor=$$!; \
 	$(GRIDCTL) serve --host 127.0.0.1 --port 8000 & api=$$!; \
@@ -60,8 +67,34 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy .
 
 # Tests create and drop their own database; they need PostGIS, PostgreSQL and Redis.
-test: $(STAMP) postgis services lint
+test: $(STAMP) postgis services lint web-test
 	$(VENV)/bin/python -m pytest
+
+# The web console's npm dependencies, exactly as package-lock.json pins them (Node.js from
+# Debian when the machine has none).
+$(WEB_MODULES): $(WEB)/package-lock.json
+	command -v npm >/dev/null || { apt-get update \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; }
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+# The console built into dist/ (served by the API at /) whenever a source is newer.
+web: $(WEB_DIST)
+$(WEB_DIST): $(WEB_MODULES) $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+
+# Debian's Chromium for the browser tests (never a downloaded browser build), with a CJK
+# font so the screenshots show the console's Chinese.
+chromium:
+	command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { apt-get update \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver \
+			fonts-wqy-zenhei; }
+
+# The console's checks: the typed client matches openapi.json, types, unit tests (Vitest),
+# then the browser tests against a live server on a freshly seeded database.
+web-test: $(STAMP) services web chromium
+	cd $(WEB) && npm run -s check:api && npm run -s typecheck && npm test
+	cd $(WEB) && npm run -s test:browser
 
 # Regenerate the committed OpenAPI document (a test compares it with `gridctl openapi`).
 openapi: $(STAMP)
@@ -74,3 +107,12 @@ SCALE ?= 2m
 bench: $(STAMP) postgis services
 	command -v wrk >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
 	$(VENV)/bin/python -m bench.run --scale $(SCALE)
+
+# The third-party Open311 read client (PyPI `georeport`) that tests/api/test_open311_client.py
+# drives against a live server, in a virtualenv of its own: it pins old dependencies
+# (requests, xmltodict) that must not meet ours. The test creates it when it is missing.
+GEOREPORT := var/georeport/bin/python
+georeport-client: $(GEOREPORT)
+$(GEOREPORT):
+	python3 -m venv var/georeport
+	var/georeport/bin/pip install 'georeport==0.3.1'

@@ -2,10 +2,8 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,12 +12,11 @@ from api.api_key_audit import ApiKeyAuditMiddleware
 from api.deps import new_request_id
 from api.idempotency import IdempotencyMiddleware
 from api.routers import ROUTERS
+from api.web import console, web_directory
 from services.clock import Clock, SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
 from services.storage import storage_from
-
-WEB_ROOT = Path(__file__).resolve().parent.parent / "clients" / "web"
 
 
 class RequestIdMiddleware:
@@ -76,10 +73,5 @@ def create_app(*, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     for router in ROUTERS:
         app.include_router(router)
-    app.mount("/", StaticFiles(directory=WEB_ROOT / _web_dir(), html=True), name="web")
+    app.mount("/", console(web_directory()), name="web")
     return app
-
-
-def _web_dir() -> str:
-    """The built console when present, else the placeholder page."""
-    return "dist" if (WEB_ROOT / "dist" / "index.html").exists() else "placeholder"

@@ -176,6 +176,18 @@ def escalate(as_of: AsOf = None) -> None:
 
 
 @app.command()
+def assess(as_of: AsOf = None) -> None:
+    """记入自动考核扣分与加分 / Write the automatic assessment lines (R-ASM-3/4) due by an instant.
+
+    Prints one JSON line {"lines", "deductions", "bonuses", "reversals", "joint"}. Idempotent.
+    """
+    from services.assessment_accrual import accrue_as_system
+
+    instant = _instant(as_of)
+    typer.echo(json.dumps(_as_system(lambda maker, clock: accrue_as_system(maker, clock, instant))))
+
+
+@app.command()
 def remind(as_of: AsOf = None) -> None:
     """发送时限到期前提醒 / Send the reminders due before deadlines (R-SUP-6) as of an instant.
 
@@ -189,15 +201,21 @@ def remind(as_of: AsOf = None) -> None:
 
 @app.command("drain-outbox")
 def drain_outbox() -> None:
-    """投递待发短信等消息 / Deliver the due outbox messages (SMS) once.
+    """投递待发短信、事件推送等消息 / Deliver the due outbox messages (SMS, webhooks) once,
+    after queueing the new event changes for webhook subscribers.
 
-    Prints one JSON line {"sent", "retried", "failed"}.
+    Prints one JSON line {"queued", "sent", "retried", "failed"}.
     """
     from services.outbox import drain
     from services.sms import gateway_from
+    from services.webhooks import WebhookSender, fan_out_as_system
 
-    senders = {"sms": gateway_from(get_settings())}
-    typer.echo(json.dumps(_as_system(lambda maker, clock: drain(maker, senders, clock))))
+    async def run(maker: Any, clock: Any) -> dict[str, int]:
+        senders = {"sms": gateway_from(get_settings()), "webhook": WebhookSender(maker, clock)}
+        queued = await fan_out_as_system(maker, clock)
+        return {**queued, **await drain(maker, senders, clock)}
+
+    typer.echo(json.dumps(_as_system(run)))
 
 
 def openapi_document() -> str:

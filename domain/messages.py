@@ -29,7 +29,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "刷新令牌已被使用，该登录会话已注销",
         "The refresh token was already used; the session has been revoked",
     ),
-    "user_disabled": ("用户已停用", "The user is disabled"),
     # idempotency / concurrency
     "idempotency_key_reused": (
         "幂等键已用于不同的请求内容",
@@ -55,6 +54,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A unit without a parent must be a city or a district",
     ),
     "unit_has_children": ("该组织下仍有下级组织", "The unit still has child units"),
+    "unit_leaves_children_outside": (
+        "调整后的边界会使下级单位超出范围：{codes}",
+        "The new boundary would leave child units outside: {codes}",
+    ),
     "unit_has_members": ("该组织下仍有用户或部门", "The unit still has users or departments"),
     "use_grid_endpoint": ("网格请通过网格接口维护", "Maintain grids through the grid endpoints"),
     # departments and users
@@ -113,7 +116,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "An active record with the same identity already exists in this grid",
     ),
     "reason_required": ("请填写原因", "A reason is required"),
-    "export_format": ("导出格式须为 csv 或 xlsx", "Export format must be csv or xlsx"),
     # workflow
     "transition_not_allowed": (
         "当前状态（{state}）不允许执行“{action}”",
@@ -301,7 +303,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "年龄不符合「{label}」的条件（{range} 周岁）",
         "The person's age does not suit {label} ({range} years)",
     ),
-    "tag_gender_mismatch": ("「{label}」仅适用于{gender}性", "{label} does not suit this gender"),
+    "tag_gender_mismatch": ("「{label}」仅适用于{gender}性", "{label} is only for gender {gender}"),
     "tag_conversion_not_allowed": (
         "「{source}」不能转为「{target}」",
         "A {source} tag cannot be converted to {target}",
@@ -542,6 +544,61 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "appeal_exists": ("该核查评价已申诉过", "This verification was already appealed"),
     "appeal_not_found": ("没有待裁定的申诉", "No undecided appeal"),
+    # Assessment (R-ASM-1 … R-ASM-5).
+    "rule_set_not_found": ("考核细则不存在", "No such assessment rule set"),
+    "rule_set_state": (
+        "考核细则当前状态（{state}）不允许此操作（{action}）",
+        "The rule set's state ({state}) does not allow {action}",
+    ),
+    "rule_set_changed": ("考核细则已被他人修改，请刷新后重试", "The rule set changed meanwhile"),
+    "rule_set_enabled_exists": (
+        "该单位本年度同类考核细则已有启用的版本",
+        "The owner already has an enabled rule set of this year and kind",
+    ),
+    "assessment_rules_invalid": ("考核细则校验未通过", "The rule set's items are invalid"),
+    "assessment_item_code_invalid": (
+        "考核项编码须为小写字母开头的字母、数字或下划线（最多32位）",
+        "An item code is lower-case letters, digits and underscores (at most 32)",
+    ),
+    "assessment_item_code_taken": ("考核项编码重复", "The item code is used twice"),
+    "assessment_points_invalid": (
+        "分值须非零、绝对值不超过100、最多一位小数",
+        "Points are non-zero, at most 100 and have at most one decimal",
+    ),
+    "assessment_signal_taken": (
+        "同一系统指标只能绑定一个考核项",
+        "A system signal is bound to one item at most",
+    ),
+    "assessment_card_points_whole": (
+        "督办黄牌、红牌的分值须为整数且不设上限",
+        "Card items have whole points and no cap",
+    ),
+    "assessment_cap_invalid": ("上限不能小于单次分值", "The cap is below one item's points"),
+    "assessment_scores_invalid": ("评分校验未通过", "The scores are invalid"),
+    "assessment_manual_item_unknown": (
+        "不是适用考核细则中的人工考核项，或重复评分",
+        "Not a manual item of the applicable rule set, or scored twice",
+    ),
+    "assessment_points_out_of_range": (
+        "评分须与考核项同号，且不超过其分值（或上限）",
+        "A score has the item's sign and at most its points (or cap)",
+    ),
+    "assessment_not_assessed": ("该单位不参加考核", "This unit is not assessed"),
+    "review_holder_required": (
+        "须且只能指定一个被考核单位或部门",
+        "Name exactly one unit or department",
+    ),
+    "review_not_found": ("考核评分表不存在", "No such review"),
+    "review_exists": ("该单位本期考核评分表已存在", "The review of this period already exists"),
+    "review_changed": ("考核评分表已被他人修改，请刷新后重试", "The review changed meanwhile"),
+    "review_not_yours": (
+        "只有被考核单位本身或其直接上级可执行此操作（{action}）",
+        "Only the assessed unit or its direct superior may {action} here",
+    ),
+    "review_transition_not_allowed": (
+        "考核评分表当前状态（{state}）不允许此操作（{action}）",
+        "The review's state ({state}) does not allow {action}",
+    ),
     # Citizens and the hotline (R-CIT-1).
     "location_outside_city": (
         "所选位置不在本平台的网格范围内",
@@ -559,12 +616,51 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This call asks for no call-back, or its event is not handled yet",
     ),
     "callback_done": ("已回访过", "The call-back was already recorded"),
+    # imports, claims and comparisons (SPEC §4)
+    "registry_unknown": ("没有这一类数据的导入模板", "No import template for this registry"),
+    "import_needs_district": ("导入须指定县区", "An import is addressed to a district"),
+    "import_format_unsupported": (
+        "仅支持 XLSX、CSV 或 XML 文件",
+        "Only XLSX, CSV or XML files are accepted",
+    ),
+    "import_file_empty": ("文件为空", "The file is empty"),
+    "import_encoding_invalid": (
+        "文件编码无法识别（请使用 UTF-8 或 GBK）",
+        "The file's encoding is not UTF-8 or GBK",
+    ),
+    "import_file_unreadable": ("文件无法读取", "The file cannot be read"),
+    "import_columns_mismatch": (
+        "文件的列与「{registry}」模板不一致，整个文件未导入",
+        "The file's columns differ from the {registry} template; nothing was imported",
+    ),
+    "column_missing": ("缺少此列", "This column is missing"),
+    "column_unexpected": ("模板中没有此列", "This column is not in the template"),
+    "import_not_found": ("导入任务不存在", "No such import"),
+    "import_finished": ("导入已结束（{state}），不能取消", "The import is over ({state})"),
+    "identity_required": (
+        "须填写证件号码或姓名（单位、场所须填写名称）",
+        "An ID number or a name is required (a name for organisations)",
+    ),
+    "licence_invalid": ("统一社会信用代码校验未通过", "The licence number is invalid"),
+    "grid_not_in_district": ("该网格不在导入的县区内", "No such grid in the district"),
+    "import_row_not_found": ("导入池中没有这一行", "No such row in the import pool"),
+    "import_row_claimed": ("该行已被认领", "The row has been claimed"),
+    "import_row_no_duplicate": (
+        "网格中没有与该行重复的在册记录",
+        "No active record in the grid duplicates this row",
+    ),
+    "comparison_not_found": ("比对记录不存在", "No such comparison"),
     "callback_satisfaction": (
         "联系上来电人时须填写满意度，未联系上时不填",
         "Give the caller's satisfaction exactly when they were reached",
     ),
+    # jurisdiction profile photos (R-JURINFO-1)
+    "profile_image_upload_invalid": (
+        "照片须为本人已上传完成、尚未使用的图片",
+        "The photo must be a finished, unused image upload of your own",
+    ),
+    "profile_image_not_found": ("辖区照片不存在", "No such profile photo"),
     # API keys (R-API-1) and webhooks (R-API-3)
-    "api_key_missing": ("缺少接口密钥", "The API key is missing"),
     "api_key_invalid": ("接口密钥无效", "The API key is invalid"),
     "api_key_expired": ("接口密钥已过期", "The API key has expired"),
     "api_key_revoked": ("接口密钥已吊销", "The API key has been revoked"),
@@ -608,12 +704,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "check_in_open": ("已有未签退的打卡，请先签退", "A check-in is still open; check out first"),
     "no_open_check_in": ("当前没有未签退的打卡", "No check-in is open"),
     "handbook_not_found": ("工作手册不存在", "Handbook not found"),
-    "sync_operation_unknown": ("不支持的同步操作类型", "Unknown sync operation type"),
     "sync_target_required": ("该操作须指明目标记录", "This operation needs a target_id"),
-    "sync_duplicate_op": (
-        "同一批次中操作编号重复",
-        "An operation id appears twice in the batch",
-    ),
     # daily work (R-DAY-1, R-DAY-2)
     "period_invalid": (
         "报表期间格式错误（月：2026-11，季：2026-Q4，年：2026）",
@@ -643,6 +734,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "统计区间过长，请缩短区间或改用更粗的粒度",
         "The period is too long: shorten it or choose a coarser granularity",
     ),
+    "notice_recipient_invalid": (
+        "收件人须为本单位及下级的在职用户",
+        "Recipients must be active users of the unit or below it",
+    ),
+    "notice_not_found": ("通知公告不存在", "The notice does not exist"),
 }
 
 

@@ -34,12 +34,16 @@ class Perm(StrEnum):
     TEAM_WRITE = "team:write"
     MAP_READ = "map:read"
     DATA_EXPORT = "data:export"
+    DATA_IMPORT = "data:import"
+    DATA_CLAIM = "data:claim"
     SETTING_WRITE = "setting:write"
     EVENT_READ = "event:read"
     EVENT_REPORT = "event:report"
     EVENT_HANDLE = "event:handle"
     EVENT_SUPERVISE = "event:supervise"
     ASSESSMENT_READ = "assessment:read"
+    ASSESSMENT_WRITE = "assessment:write"
+    ASSESSMENT_REVIEW = "assessment:review"
     ROUTING_WRITE = "routing:write"
     HOTLINE_WRITE = "hotline:write"
     POSITION_REPORT = "position:report"
@@ -50,6 +54,7 @@ class Perm(StrEnum):
     TRACK_READ = "track:read"
     HANDBOOK_READ = "handbook:read"
     HANDBOOK_WRITE = "handbook:write"
+    NOTICE_WRITE = "notice:write"
     DAILY_READ = "daily:read"
     DAILY_WRITE = "daily:write"
 
@@ -104,9 +109,11 @@ _OPERATIONAL = (
         Perm.PII_REVEAL,
         Perm.NOTIFICATION_READ,
         Perm.DATA_EXPORT,
+        Perm.DATA_CLAIM,
         Perm.VISIT_READ,
         Perm.HANDBOOK_READ,
         Perm.DAILY_READ,
+        Perm.DATA_CLAIM,
     }
 )
 
@@ -115,13 +122,13 @@ _OPERATIONAL = (
 _FIELD = _OPERATIONAL | {Perm.POSITION_REPORT, Perm.VISIT_WRITE}
 # Who keeps the periodic reports and ledgers (R-DAY-1, R-DAY-2) and follows the workers'
 # tracks (R-CMD-1).
-_OFFICE = {Perm.DAILY_WRITE, Perm.TRACK_READ}
+_OFFICE = {Perm.DAILY_WRITE, Perm.TRACK_READ, Perm.NOTICE_WRITE}
 
 ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
     Role.GRID_WORKER: frozenset(_FIELD),
     Role.GRID_LEADER: frozenset(_FIELD),
     Role.COMMUNITY_STAFF: frozenset(
-        _OPERATIONAL | _OFFICE | {Perm.USER_READ, Perm.ASSESSMENT_READ}
+        _OPERATIONAL | _OFFICE | {Perm.USER_READ, Perm.ASSESSMENT_READ, Perm.ASSESSMENT_REVIEW}
     ),
     Role.STREET_OPERATOR: frozenset(
         _OPERATIONAL
@@ -130,6 +137,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.USER_READ,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
+            Perm.ASSESSMENT_REVIEW,
             Perm.ROUTING_WRITE,
             Perm.HOTLINE_WRITE,
         }
@@ -140,8 +148,11 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
         | {
             Perm.USER_READ,
             Perm.GRID_WRITE,
+            Perm.DATA_IMPORT,
             Perm.EVENT_SUPERVISE,
             Perm.ASSESSMENT_READ,
+            Perm.ASSESSMENT_WRITE,
+            Perm.ASSESSMENT_REVIEW,
             Perm.ROUTING_WRITE,
             Perm.HOTLINE_WRITE,
         }
@@ -155,6 +166,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.EVENT_HANDLE,
             Perm.ATTACHMENT_UPLOAD,
             Perm.HANDBOOK_READ,
+            Perm.ASSESSMENT_REVIEW,
         }
     ),
     Role.LEADER: frozenset(
@@ -170,6 +182,7 @@ ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.TRACK_READ,
             Perm.HANDBOOK_READ,
             Perm.DAILY_READ,
+            Perm.ASSESSMENT_REVIEW,
         }
     ),
     Role.ADMIN: frozenset(Perm),
@@ -213,12 +226,16 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.TEAM_WRITE: "维护服务团队与辖区信息",
     Perm.MAP_READ: "地图范围查询与矢量瓦片",
     Perm.DATA_EXPORT: "导出列表数据",
+    Perm.DATA_IMPORT: "导入数据与数据比对（区县级）",
+    Perm.DATA_CLAIM: "认领导入池中的数据",
     Perm.SETTING_WRITE: "修改系统设置",
     Perm.EVENT_READ: "查看事件",
     Perm.EVENT_REPORT: "上报事件",
     Perm.EVENT_HANDLE: "办理事件（签收、反馈、办结、上报、交办、回退、抄告、分流、核查）",
     Perm.EVENT_SUPERVISE: "督办事件（加急、批示、历史遗留、典型案例）",
     Perm.ASSESSMENT_READ: "查看考核扣分台账",
+    Perm.ASSESSMENT_WRITE: "维护考核细则",
+    Perm.ASSESSMENT_REVIEW: "考核自评与对直属下级评分",
     Perm.ROUTING_WRITE: "维护事件自动分流规则",
     Perm.HOTLINE_WRITE: "热线登记与回访",
     Perm.POSITION_REPORT: "上报本人当前位置（移动端）",
@@ -229,6 +246,7 @@ PERMISSION_DESCRIPTIONS: dict[Perm, str] = {
     Perm.TRACK_READ: "回放网格员轨迹",
     Perm.HANDBOOK_READ: "阅读工作手册",
     Perm.HANDBOOK_WRITE: "维护工作手册",
+    Perm.NOTICE_WRITE: "发布通知公告（本单位及下级，或指定人员）",
     Perm.DAILY_READ: "查看日常工作报表与台账",
     Perm.DAILY_WRITE: "填报日常工作报表与台账（上级可修正下级数据）",
 }

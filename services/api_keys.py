@@ -193,19 +193,23 @@ async def list_keys(
     )
 
 
-async def _lock(ctx: Ctx, key_id: uuid.UUID, expected_version: int | None) -> ApiKey:
-    key = (
-        await ctx.session.execute(
-            select(ApiKey).where(ApiKey.id == key_id, _managed(ctx)).with_for_update()
-        )
-    ).scalar_one_or_none()
+async def managed_key(ctx: Ctx, key_id: uuid.UUID, *, lock: bool = False) -> ApiKey:
+    """The key row, inside the caller's jurisdiction (404 otherwise), row-locked on demand."""
+    stmt = select(ApiKey).where(ApiKey.id == key_id, _managed(ctx))
+    key = (await ctx.session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
     if key is None:
         raise NotFound("api_key_not_found")
+    return key
+
+
+async def _lock(ctx: Ctx, key_id: uuid.UUID, expected_version: int | None) -> ApiKey:
+    key = await managed_key(ctx, key_id, lock=True)
     check_version(expected_version, key.version)
     return key
 
 
-def _require_active(ctx: Ctx, key: ApiKey) -> None:
+def require_active(ctx: Ctx, key: ApiKey) -> None:
+    """Only an active key is rotated or given new subscriptions (409 otherwise)."""
     if (
         state(expires_at=key.expires_at, revoked_at=key.revoked_at, now=ctx.now())
         != KeyState.ACTIVE
@@ -251,7 +255,7 @@ async def rotate_key(
     after `overlap` (at once for zero). Audited."""
     check_overlap(overlap)
     key = await _lock(ctx, key_id, expected_version)
-    _require_active(ctx, key)
+    require_active(ctx, key)
     now = ctx.now()
     await ctx.session.execute(
         update(ApiKeySecret)

@@ -1,6 +1,7 @@
 """The assessment ledger (R-SUP-5, R-ASM-2/3): the points charged to units and departments,
-read within the caller's jurisdiction. Lines are written by `services.supervision`, never
-deleted; a reversal is a compensating line."""
+read within the caller's jurisdiction. Lines are written by `services.supervision` (cards),
+`services.assessment_accrual` (the other signals) and `services.assessment_reviews`
+(manual scores); never deleted — a reversal is a compensating line."""
 
 import uuid
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ LEDGER_COLUMNS = (
     LedgerLine.event_id,
     LedgerLine.step_id,
     LedgerLine.supervision_id,
+    LedgerLine.action_id,
+    LedgerLine.appeal_id,
+    LedgerLine.review_id,
+    LedgerLine.reverses_id,
     LedgerLine.created_at,
 )
 

@@ -27,7 +27,7 @@ from domain.permissions import Perm, Role
 from domain.principal import SYSTEM, SYSTEM_SCOPE, Principal
 from domain.supervision import Level as CardLevel
 from domain.workflow import Action
-from services import event_actions, events, routing, supervision
+from services import assessment_demo, event_actions, events, routing, supervision
 from services.context import Ctx
 from services.demo_data import DemoGrid, GridArea, demo_grids
 from services.models import Department, Notification, OrgUnit
@@ -388,7 +388,8 @@ async def load_demo_events(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
     """Play `count` stories under unit `root_id` up to the context's now, in its transaction
-    (all or nothing). Returns the events per state and the actions taken or skipped."""
+    (all or nothing), under the district's enabled assessment rules, and accrue the year's
+    assessment. Returns the actions taken or skipped and the assessment lines written."""
     session = ctx.session
     root = await session.get_one(OrgUnit, root_id)
     grids = await demo_grids(session, root)
@@ -396,6 +397,7 @@ async def load_demo_events(
     if count <= 0 or not grids:
         return {}
     await _demo_routes(ctx, root)
+    await assessment_demo.enable_rule_sets(ctx, root.id)
     rng, now = random.Random(seed), ctx.now()
     areas = {grid.id: GridArea(grid.polygon) for grid in grids}
     departments = list(cast.departments)
@@ -414,6 +416,7 @@ async def load_demo_events(
         if progress and done % 500 == 0:
             progress(done, count)
     await _sweep_until(session, swept, now)
+    counts.update(await assessment_demo.accrue(ctx, now))
     # What happened long ago has been read by now.
     await session.execute(
         update(Notification)

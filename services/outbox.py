@@ -31,6 +31,11 @@ class Sender(Protocol):
     async def deliver(self, payload: Mapping[str, Any]) -> None: ...
 
 
+def queue(session: AsyncSession, *, kind: str, payload: dict[str, Any], now: datetime) -> None:
+    """Add a message to deliver after the caller's transaction commits (never before)."""
+    session.add(OutboxMessage(kind=kind, payload=payload, created_at=now, available_at=now))
+
+
 async def _deliver(senders: Mapping[str, Sender], message: OutboxMessage) -> None:
     sender = senders.get(message.kind)
     if sender is None:

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     sms_gateway: str = "log"
     sms_url: str = ""
     sms_token: str = ""
+    # Webhooks (R-API-3) never reach private, loopback or reserved addresses; the operator may
+    # open chosen ones (comma-separated addresses or CIDR blocks), e.g. an intranet receiver.
+    webhook_allow_networks: str = ""
 
     @property
     def owner_url(self) -> str:

@@ -23,10 +23,10 @@ from domain.errors import NotFound, PermissionDenied
 from domain.notices import NOTICES
 from domain.permissions import Perm
 from domain.principal import SYSTEM
-from domain.supervision import DEDUCTION, RULE_LEVEL, Level, Rule
+from domain.supervision import RULE_LEVEL, Level, Rule
 from domain.versioning import check_version
 from domain.workflow import PROCESSES, Action, State, Transition, decide
-from services import audit, event_actions
+from services import assessment_rules, audit, event_actions
 from services.clock import Clock
 from services.context import Ctx
 from services.db import system_session
@@ -80,20 +80,25 @@ _CANDIDATES = ",\n        ".join(
     f"({_rule_for(column)}, s.{column})" for column in dict.fromkeys(DEADLINE_COLUMNS.values())
 )
 _TARIFF = ", ".join(
-    f"('{rule.value}', '{level.value}', {DEDUCTION[level]}, '{RULE_REASONS[rule]}')"
+    f"('{rule.value}', '{level.value}', '{RULE_REASONS[rule]}')"
     for rule, level in RULE_LEVEL.items()
 )
 
 SWEEP = text(f"""
 WITH due AS (
     SELECT s.id AS step_id, s.event_id, e.path, e.service_no, s.unit_id, s.department_id,
-           s.handler_path, c.rule, c.due_at, t.level, t.deduction, t.reason
+           s.handler_path, c.rule, c.due_at, t.level, t.reason,
+           COALESCE(item.points, 0)::integer AS deduction, item.code AS item_code
     FROM event_steps s
     JOIN events e ON e.id = s.event_id
     CROSS JOIN LATERAL (VALUES
         {_CANDIDATES}
     ) AS c (rule, due_at)
-    JOIN (VALUES {_TARIFF}) AS t (rule, level, deduction, reason) ON t.rule = c.rule
+    JOIN (VALUES {_TARIFF}) AS t (rule, level, reason) ON t.rule = c.rule
+    -- The card's points come from the rule set that applies to the charged unit (R-ASM-3).
+    LEFT JOIN LATERAL assessment_item(s.unit_id, s.department_id,
+        to_char(c.due_at AT TIME ZONE :zone, 'YYYY-MM'), 'supervision_' || t.level,
+        CAST(:defaults AS jsonb)) AS item ON true
     WHERE s.finished_at IS NULL
       AND NOT e.legacy
       AND e.state <> '{State.CLOSED.value}'
@@ -114,7 +119,7 @@ charged AS (
         item_code, reason, event_id, step_id, supervision_id, created_at)
     SELECT gen_random_uuid(), d.unit_id, d.department_id, d.handler_path,
            to_char(i.due_at AT TIME ZONE :zone, 'YYYY-MM'), i.deduction,
-           'supervision_' || i.level, d.reason || '（事件 ' || d.service_no || '）',
+           d.item_code, d.reason || '（事件 ' || d.service_no || '）',
            i.event_id, i.step_id, i.id, :as_of
     FROM issued i
     JOIN due d ON d.step_id = i.step_id AND d.rule = i.rule
@@ -124,7 +129,11 @@ charged AS (
 SELECT i.id, i.event_id, i.path::text AS path, i.rule, i.level,
        (SELECT count(*) FROM charged) AS charged
 FROM issued i
-""").bindparams(bindparam("as_of", type_=DateTime(timezone=True)), bindparam("zone", type_=String))
+""").bindparams(
+    bindparam("as_of", type_=DateTime(timezone=True)),
+    bindparam("zone", type_=String),
+    bindparam("defaults", type_=String),
+)
 
 
 async def sweep(ctx: Ctx, as_of: datetime) -> dict[str, int]:
@@ -132,7 +141,14 @@ async def sweep(ctx: Ctx, as_of: datetime) -> dict[str, int]:
     step's unit or department (R-SUP-5), in one statement; audited once per event. Answers
     `{"issued", "yellow", "red", "deductions"}` — zeros when nothing new was due."""
     rows = (
-        await ctx.session.execute(SWEEP, {"as_of": as_of, "zone": get_settings().timezone})
+        await ctx.session.execute(
+            SWEEP,
+            {
+                "as_of": as_of,
+                "zone": get_settings().timezone,
+                "defaults": assessment_rules.DEFAULTS,
+            },
+        )
     ).all()
     by_event: dict[tuple[uuid.UUID, str], list[dict[str, str]]] = defaultdict(list)
     for row in rows:
@@ -228,14 +244,16 @@ async def _guarded(
     return event, step, transition
 
 
-def _ledger_line(step: EventStep, card: Supervision, *, period: str, reason: str) -> LedgerLine:
+def _ledger_line(
+    step: EventStep, card: Supervision, *, period: str, reason: str, item_code: str
+) -> LedgerLine:
     return LedgerLine(
         unit_id=step.unit_id,
         department_id=step.department_id,
         path=step.handler_path,
         period=period,
         points=card.deduction,
-        item_code=f"supervision_{card.level}",
+        item_code=item_code,
         reason=reason,
         event_id=card.event_id,
         step_id=step.id,
@@ -252,6 +270,15 @@ async def supervise(
     in this month's ledger (R-SUP-5). Answers the event as it now is."""
     event, step, transition = await _guarded(ctx, event_id, Action.SUPERVISE, expected_version)
     await event_actions._apply(ctx, event, Action.SUPERVISE, transition.target)
+    period = ctx.today().strftime("%Y-%m")
+    # A normal card deducts nothing; yellow and red cost what the applicable rules say.
+    item = (
+        None
+        if level == Level.NORMAL
+        else await assessment_rules.price(
+            ctx, step.unit_id, step.department_id, period, f"supervision_{level.value}"
+        )
+    )
     card = Supervision(
         event_id=event.id,
         step_id=step.id,
@@ -260,15 +287,14 @@ async def supervise(
         source="manual",
         opinion=opinion,
         issued_at=ctx.now(),
-        deduction=DEDUCTION[level],
+        deduction=int(item.points) if item else 0,
         created_by=ctx.principal.user_id,
     )
     ctx.session.add(card)
     await ctx.session.flush()
-    if card.deduction:
+    if item is not None:
         reason = f"人工督办：{opinion}（事件 {event.service_no}）"
-        period = ctx.today().strftime("%Y-%m")
-        ctx.session.add(_ledger_line(step, card, period=period, reason=reason))
+        ctx.session.add(_ledger_line(step, card, period=period, reason=reason, item_code=item.code))
     await record_action(
         ctx,
         event,

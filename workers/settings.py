@@ -13,11 +13,14 @@ from services.clock import SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
 from services.sms import gateway_from
+from services.webhooks import WebhookSender
+from workers.daily import remind_daily_reports
+from workers.imports import requeue_imports, run_import
 from workers.jobs import heartbeat, purge_idempotency_keys
 from workers.lifecycle import lifecycle_daily
-from workers.messages import drain_outbox, remind
+from workers.messages import drain_outbox, fan_out_webhooks, remind
 from workers.queue import deserialize, redis_settings, serialize
-from workers.supervision import sweep
+from workers.supervision import assess, sweep
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -27,7 +30,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["sessionmaker"] = make_sessionmaker(engine)
     ctx["clock"] = SystemClock()
     # Outbox kinds and who delivers them; a misconfigured sender stops the worker at start.
-    ctx["senders"] = {"sms": gateway_from(get_settings())}
+    ctx["senders"] = {
+        "sms": gateway_from(get_settings()),
+        "webhook": WebhookSender(ctx["sessionmaker"], ctx["clock"]),
+    }
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -44,7 +50,7 @@ class WorkerSettings:
     on_startup: StartupShutdown | None = startup
     on_shutdown: StartupShutdown | None = shutdown
     # Jobs enqueued by name (`workers.queue.create_pool().enqueue_job(...)`) register here.
-    functions: Sequence[WorkerCoroutine | Function] = ()
+    functions: Sequence[WorkerCoroutine | Function] = (run_import,)
     cron_jobs: Sequence[CronJob] | None = (
         cron(heartbeat, minute=None, second=0, unique=True, run_at_startup=True),
         # Idempotency keys live 24 h (API.md): the expired ones go hourly.
@@ -56,10 +62,19 @@ class WorkerSettings:
         # R-SUP-2: supervision cards every minute; idempotent, so a worker starting after an
         # outage issues every card missed meanwhile, once, with its true due time.
         cron(sweep, second=0, unique=True, run_at_startup=True),
+        # R-ASM-3/4: automatic assessment lines every ten minutes (month-end bulletins and
+        # joint liability as soon as a month has ended); idempotent, so it catches up too.
+        cron(assess, minute=set(range(2, 60, 10)), unique=True, run_at_startup=True),
         # R-SUP-6: reminders before the deadlines, every minute, idempotent likewise.
         cron(remind, second=30, unique=True, run_at_startup=True),
+        # R-IMP-1: an upload whose job Redis lost is enqueued again, every minute.
+        cron(requeue_imports, second=45, unique=True, run_at_startup=True),
+        # R-DAY-1: reminders before the periodic reports are due, hourly; idempotent.
+        cron(remind_daily_reports, minute=20, unique=True, run_at_startup=True),
         # R-WF-5: SMS and other outside deliveries, every five seconds.
         cron(drain_outbox, second=set(range(0, 60, 5)), unique=True, run_at_startup=True),
+        # R-API-3: new event changes into the outbox for webhook subscribers, just before.
+        cron(fan_out_webhooks, second=set(range(4, 60, 5)), unique=True, run_at_startup=True),
     )
     # Cron schedules (daily sweeps to come) follow the platform's local time, not the host's.
     timezone = ZoneInfo(get_settings().timezone)

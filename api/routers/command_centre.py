@@ -61,7 +61,7 @@ class Notices(Output):
     latest: list[NoticeLine]
 
 
-class SummaryOut(Output):
+class CommandSummaryOut(Output):
     # Events per workflow state in jurisdiction.
     states: dict[str, int]
     open: int
@@ -75,7 +75,7 @@ class SummaryOut(Output):
 
 @router.get(
     "/summary",
-    response_model=SummaryOut,
+    response_model=CommandSummaryOut,
     responses={status.HTTP_304_NOT_MODIFIED: {"description": "Unchanged since the ETag sent"}},
 )
 async def summary(
@@ -84,7 +84,11 @@ async def summary(
 ) -> Response:
     """The dashboard of the caller's jurisdiction. Its ETag digests the document, so a screen
     polling with `If-None-Match` gets 304 and no body until something changes."""
-    body = SummaryOut.model_validate(await command_centre.summary(ctx)).model_dump_json().encode()
+    body = (
+        CommandSummaryOut.model_validate(await command_centre.summary(ctx))
+        .model_dump_json()
+        .encode()
+    )
     tag = command_centre.digest(body)
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if command_centre.matches(if_none_match, tag):

@@ -1,9 +1,12 @@
 """Open311 GeoReport v2 (R-API-2) under `/open311/v2/`: discovery, services, service
 definitions, requests (GET and POST), a request by id, tokens — each in XML or JSON, chosen
-by the extension. Reads are public as the spec says ("Requires API Key: No"): they show the
-published requests only. Errors are the spec's {code, description} arrays with 400, 403 or
-404, never problem+json."""
+by the extension. Reads are public as the spec says ("Requires API Key: No") and show the
+published requests; with an agency's `api_key` (or `X-API-Key`) they show what the key may
+see. Filing takes a key holding `event:report`, whose scope bounds where. Errors are the
+spec's {code, description} arrays with 400, 403 or 404 (429 over a key's rate limit), never
+problem+json."""
 
+import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -13,24 +16,19 @@ from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from api import open311_format
-from api.deps import ClockDep, Session
+from api.deps import API_KEY_HEADER, ClockDep, RedisDep, Requires, Session, key_principal
 from api.errors import language
 from domain import errors as e
 from domain import open311
 from domain.messages import render
 from domain.open311 import Format
+from domain.permissions import Perm
 from domain.principal import PUBLIC, Principal
 from services import open311 as service
+from services import throttle
 from services.context import Ctx
 
 PREFIX = "/open311/v2"
-
-
-def _format_of(request: Request) -> Format:
-    try:
-        return Format(request.path_params.get("format", ""))
-    except ValueError:
-        return Format.XML  # the format every endpoint must support
 
 
 def _status(exc: e.DomainError) -> int:
@@ -40,6 +38,8 @@ def _status(exc: e.DomainError) -> int:
         return 404
     if isinstance(exc, e.PermissionDenied | e.Unauthenticated):
         return 403
+    if isinstance(exc, e.RateLimited):
+        return 429
     return 400
 
 
@@ -56,11 +56,13 @@ class Open311Route(APIRoute):
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
-            fmt, lang = _format_of(request), language(request)
+            fmt, lang = open311_format.format_of(request.url.path), language(request)
             try:
                 return await handler(request)
             except e.DomainError as exc:
-                return open311_format.errors(fmt, _status(exc), _descriptions(exc, lang))
+                response = open311_format.errors(fmt, _status(exc), _descriptions(exc, lang))
+                response.headers.update(exc.extra.get("headers", {}))
+                return response
             except RequestValidationError as exc:
                 fields = [".".join(str(p) for p in err.get("loc", ())[1:]) for err in exc.errors()]
                 invalid = render("open311_field_invalid", {"name": ", ".join(fields)}, lang)
@@ -89,9 +91,49 @@ Fmt = Annotated[Format, Depends(response_format)]
 JurisdictionId = Annotated[str | None, Query(max_length=64)]
 
 
-async def reader_ctx(request: Request, session: Session, clock: ClockDep) -> Ctx:
-    """The context of a public read; the query itself limits what it shows."""
-    return Ctx(session=session, principal=PUBLIC, clock=clock, request_id=request.state.request_id)
+async def _agency(
+    request: Request, session: Session, clock: ClockDep, redis: RedisDep, raw: str
+) -> Principal:
+    """The agency of a presented key; any failure to be one is the spec's 403."""
+    try:
+        return await key_principal(request, session, redis, raw, clock)
+    except e.Unauthenticated as exc:
+        raise e.PermissionDenied("open311_api_key_invalid") from exc
+
+
+# Public reads from one client address per hour (a key counts against its own limit).
+PUBLIC_READS_PER_HOUR = 1200
+
+
+async def reader_ctx(
+    request: Request,
+    session: Session,
+    clock: ClockDep,
+    redis: RedisDep,
+    api_key: Annotated[str | None, Query(max_length=200)] = None,
+) -> Ctx:
+    """A read: public, throttled per client address, or the agency of the `api_key` given
+    (the query argument or the X-API-Key header). The query itself limits what either sees."""
+    raw = api_key or request.headers.get(API_KEY_HEADER)
+    if raw:
+        principal = await _agency(request, session, clock, redis, raw)
+    else:
+        await throttle.hit(
+            redis,
+            name="open311",
+            subject=request.client.host if request.client else "unknown",
+            limit=PUBLIC_READS_PER_HOUR,
+            window_seconds=3600,
+            now=clock.now(),
+        )
+        principal = PUBLIC
+    return Ctx(
+        session=session, principal=principal, clock=clock, request_id=request.state.request_id
+    )
+
+
+def _key(ctx: Ctx) -> Principal | None:
+    return ctx.principal if ctx.principal.api_key_id is not None else None
 
 
 ReaderCtx = Annotated[Ctx, Depends(reader_ctx)]
@@ -161,7 +203,6 @@ def request_filter(
 
 
 Filter = Annotated[service.RequestFilter, Depends(request_filter)]
-NO_KEY: Principal | None = None
 
 
 @router.get("/requests.{format}", response_class=Response, responses=_RESPONSES)
@@ -174,7 +215,7 @@ async def list_requests(
 ) -> Response:
     """GET Service Requests: the published requests, newest first, a page at a time."""
     scope = await service.jurisdiction(ctx, jurisdiction_id)
-    found = await service.list_requests(ctx, NO_KEY, scope, flt)
+    found = await service.list_requests(ctx, _key(ctx), scope, flt)
     lang = language(request)
     shown = [open311.present_request(item, lang) for item in found]
     return open311_format.respond(fmt, "service_requests", shown)
@@ -194,7 +235,7 @@ async def get_request(
     """GET Service Request: one request, as a list of one (the spec's shape)."""
     scope = await service.jurisdiction(ctx, jurisdiction_id)
     found = await service.get_request(
-        ctx, NO_KEY, scope, service_request_id, extensions=extensions == "true"
+        ctx, _key(ctx), scope, service_request_id, extensions=extensions == "true"
     )
     shown = [open311.present_request(found, language(request))]
     return open311_format.respond(fmt, "service_requests", shown)
@@ -208,3 +249,83 @@ async def token(
     scope = await service.jurisdiction(ctx, jurisdiction_id)
     resolved = await service.resolve_token(ctx, scope, token)
     return open311_format.respond(fmt, "service_requests", [resolved])
+
+
+# The form's own fields (POST Service Request); `attribute[code]` and `attribute[code][]`
+# carry the service definition's answers.
+_FORM_FIELDS = frozenset(
+    {
+        "api_key",
+        "jurisdiction_id",
+        "service_code",
+        "lat",
+        "long",
+        "address_string",
+        "address_id",
+        "email",
+        "device_id",
+        "account_id",
+        "first_name",
+        "last_name",
+        "phone",
+        "description",
+        "media_url",
+    }
+)
+_ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,64})\](\[\])?$")
+
+
+async def _submission(request: Request) -> service.Submission:
+    """The form as fields and attributes; an unknown argument, a repeated field or a file
+    is refused (400)."""
+    fields: dict[str, str] = {}
+    attributes: dict[str, list[str]] = {}
+    errors = []
+    for name, value in (await request.form()).multi_items():
+        attribute = _ATTRIBUTE.match(name)
+        if not isinstance(value, str) or not (attribute or name in _FORM_FIELDS):
+            errors.append(e.FieldError(name[:64], "open311_field_unknown", {"name": name[:64]}))
+        elif attribute:
+            attributes.setdefault(attribute.group(1), []).append(value)
+        elif name in fields:
+            errors.append(e.FieldError(name, "open311_field_invalid", {"name": name}))
+        else:
+            fields[name] = value
+    if errors:
+        raise e.BadRequest("open311_request_invalid", errors=errors)
+    return service.Submission(fields=fields, attributes=attributes)
+
+
+class KeyRequires(Requires):
+    """The permission gate of POST Service Request: the agency's `api_key` (form field, or
+    the X-API-Key header) must be valid and hold the permission — "403 - Missing or Invalid
+    API Key" otherwise."""
+
+    async def __call__(  # type: ignore[override]
+        self, request: Request, session: Session, clock: ClockDep, redis: RedisDep
+    ) -> Ctx:
+        form = await request.form()
+        raw = form.get("api_key") or request.headers.get(API_KEY_HEADER)
+        if not isinstance(raw, str) or not raw:
+            raise e.PermissionDenied("open311_api_key_missing")
+        principal = await _agency(request, session, clock, redis, raw)
+        if not principal.can(self.permission):
+            raise e.PermissionDenied("open311_api_key_not_allowed")
+        return Ctx(
+            session=session, principal=principal, clock=clock, request_id=request.state.request_id
+        )
+
+
+@router.post("/requests.{format}", status_code=201, response_class=Response, responses=_RESPONSES)
+async def post_request(
+    request: Request,
+    ctx: Annotated[Ctx, Depends(KeyRequires(Perm.EVENT_REPORT))],
+    fmt: Fmt,
+) -> Response:
+    """POST Service Request (form-encoded): filed as an event in the normal workflow;
+    answers the id, a token or neither, as the service's type says."""
+    submission = await _submission(request)
+    scope = await service.jurisdiction(ctx, submission.fields.get("jurisdiction_id"))
+    answer = await service.file_request(ctx, scope, submission)
+    shown = [open311.present_answer(answer, language(request))]
+    return open311_format.respond(fmt, "service_requests", shown, status=201)

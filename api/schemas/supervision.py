@@ -1,4 +1,4 @@
-"""Supervision cards (R-SUP-1), manual supervision and the assessment ledger (R-SUP-5)."""
+"""Supervision cards (R-SUP-1) and manual supervision."""
 
 import uuid
 from typing import Literal
@@ -6,7 +6,6 @@ from typing import Literal
 from pydantic import Field
 
 from api.schemas.common import Input, Instant, Output
-from services.exporting import Column
 
 
 class SuperviseIn(Input):
@@ -34,27 +33,3 @@ class SupervisionOut(Output):
     issued_at: Instant
     cleared_at: Instant | None
     deduction: int
-
-
-class LedgerLineOut(Output):
-    id: uuid.UUID
-    unit_id: uuid.UUID | None
-    department_id: uuid.UUID | None
-    period: str
-    points: int
-    item_code: str
-    reason: str
-    event_id: uuid.UUID | None
-    step_id: uuid.UUID | None
-    supervision_id: uuid.UUID | None
-    created_at: Instant
-
-
-LEDGER_COLUMNS = [
-    Column("period", "考核周期"),
-    Column("points", "分值"),
-    Column("item_code", "考核项"),
-    Column("reason", "原因"),
-    Column("event_id", "事件"),
-    Column("created_at", "记账时间"),
-]

@@ -1,6 +1,7 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
 from services.models.api_keys import ApiKey, ApiKeySecret, WebhookAttempt, WebhookSubscription
+from services.models.assessment import Review, RuleItem, RuleSet
 from services.models.attachments import EventAttachment, Upload
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
@@ -12,6 +13,15 @@ from services.models.events import Event, EventAction, EventStep
 from services.models.field_work import CheckIn, Handbook, SyncOperation, TrackPoint, VisitLog
 from services.models.houses import Address, House, Rental
 from services.models.idempotency import IdempotencyRecord
+from services.models.imports import (
+    Comparison,
+    ComparisonLine,
+    Import,
+    ImportClaim,
+    ImportRejection,
+    ImportRow,
+)
+from services.models.notices import Notice
 from services.models.open311 import Open311Request
 from services.models.org import Department, OrgUnit, OrgUnitVersion
 from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
@@ -41,6 +51,8 @@ __all__ = [
     "CalendarDay",
     "CheckIn",
     "CitizenSubmission",
+    "Comparison",
+    "ComparisonLine",
     "Component",
     "Department",
     "Event",
@@ -57,9 +69,14 @@ __all__ = [
     "Household",
     "HouseholdMember",
     "IdempotencyRecord",
+    "Import",
+    "ImportClaim",
+    "ImportRejection",
+    "ImportRow",
     "JurisdictionProfile",
     "LedgerEntry",
     "LedgerLine",
+    "Notice",
     "Notification",
     "Open311Request",
     "OrgUnit",
@@ -74,9 +91,12 @@ __all__ = [
     "PlaceKindEntry",
     "RefreshToken",
     "Rental",
+    "Review",
     "Role",
     "RolePermission",
     "RoutingRule",
+    "RuleItem",
+    "RuleSet",
     "ServiceRecord",
     "StatusChange",
     "StepReminder",

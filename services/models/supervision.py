@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base, Ltree, new_id
@@ -33,7 +34,9 @@ class Supervision(Base):
 
 class LedgerLine(Base):
     """One line of a unit's or department's assessment (negative points deduct); never
-    deleted: a cancelled card is compensated by a line that `reverses_id` it."""
+    deleted: a cancelled card or an upheld appeal is compensated by a line that
+    `reverses_id` it. Its cause is the event, step, card, history action, appeal or review
+    it names; `cause_key` makes an automatic line unique (R-ASM-2)."""
 
     __tablename__ = "assessment_ledger"
 
@@ -44,8 +47,8 @@ class LedgerLine(Base):
     )
     path: Mapped[str] = mapped_column(Ltree())
     period: Mapped[str] = mapped_column(String(7))
-    points: Mapped[int]
-    item_code: Mapped[str] = mapped_column(String(32))
+    points: Mapped[Decimal] = mapped_column(Numeric(6, 1))
+    item_code: Mapped[str] = mapped_column(String(48))
     reason: Mapped[str] = mapped_column(Text)
     event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("events.id"), default=None)
     step_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("event_steps.id"), default=None)
@@ -55,4 +58,14 @@ class LedgerLine(Base):
     reverses_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("assessment_ledger.id"), default=None
     )
+    action_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("event_actions.id"), default=None
+    )
+    appeal_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("event_appeals.id"), default=None
+    )
+    review_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("assessment_reviews.id"), default=None
+    )
+    cause_key: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime]

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from domain.assessment import Kind
 from domain.events import Category
 from domain.workflow import State
-from services import bootstrap
+from services import assessment_scores, bootstrap
+from services.assessment_scores import ScoreFilter
 from services.demo_layout import kashgar_layout
 from services.models import OrgUnit
 from tests.conftest import MovableClock
@@ -110,3 +112,40 @@ async def test_every_history_starts_with_the_report_and_ends_where_the_event_is(
              ON b.event_id = a.event_id AND b.serial > a.serial AND b.at < a.at""",
     )
     assert disorder == []
+
+
+async def test_the_demo_year_is_assessed_into_ledgers_scores_and_rankings(demo: Demo) -> None:
+    """Issue 4 item 6: the district's rule sets of last year and this year are enabled for
+    every kind; the year's signals are in the ledger, each automatic line once; the monthly
+    bulletin ranks the communities with scores that differ."""
+    sets = await rows(
+        demo,
+        "SELECT year, kind, state FROM assessment_rule_sets "
+        "WHERE owner_path = CAST(:root AS ltree)",
+    )
+    years = {r["year"] for r in sets}
+    assert len(years) == 2 and all(r["state"] == "enabled" for r in sets)
+    assert {r["kind"] for r in sets} == {kind.value for kind in Kind}
+    found = await rows(
+        demo,
+        "SELECT item_code, count(*) AS n FROM assessment_ledger "
+        "WHERE path <@ CAST(:root AS ltree) GROUP BY item_code",
+    )
+    codes = {r["item_code"] for r in found}
+    assert {"supervision_yellow", "accept_overdue", "entries_top3", "entries_none"} <= codes
+    assert "joint_liability" in codes
+    twice = await rows(
+        demo,
+        "SELECT cause_key FROM assessment_ledger WHERE cause_key IS NOT NULL "
+        "GROUP BY cause_key HAVING count(*) > 1",
+    )
+    assert twice == []
+    ctx = await system_ctx(demo.session, MovableClock(demo.now))
+    month = (demo.now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    page = await assessment_scores.list_scores(
+        ctx, ScoreFilter(period=month, kind=Kind.COMMUNITY), limit=500, cursor=None
+    )
+    assert page.total == 21
+    assert page.items[0]["rank"] == 1
+    assert len({item["score"] for item in page.items}) > 1
+    assert {item["band"] for item in page.items} <= {"good", "pass", "fail"}

@@ -96,6 +96,8 @@ async def _send(client: AsyncClient, method: str, call: Call, headers: dict[str,
         call.path,
         json=call.json,
         params=call.params,
+        data=call.data,
+        files=call.files,
         headers={**headers, **call.headers},
     )
 

@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -101,8 +102,8 @@ async def test_r_sup_2_accept_24h_yellow_and_48h_red_at_the_minute(
     assert all(c["cleared_at"] is None for c in got)
     lines = await ledger(session, event["id"])
     assert [(x.points, x.item_code, x.period) for x in lines] == [
-        (-10, "supervision_red", "2026-11"),
-        (-5, "supervision_yellow", "2026-11"),
+        (Decimal(-10), "supervision_red", "2026-11"),
+        (Decimal(-5), "supervision_yellow", "2026-11"),
     ]
     # Charged to the step's unit (community C1) under its path, naming the card and cause.
     assert {(x.unit_id, x.department_id, x.path) for x in lines} == {

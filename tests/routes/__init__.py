@@ -30,6 +30,9 @@ class Call:
     json: dict[str, Any] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    # A multipart upload instead of a JSON body: form fields and files as httpx takes them.
+    data: dict[str, Any] | None = None
+    files: dict[str, Any] | None = None
 
 
 Setup = Callable[[World], Call] | Callable[[AsyncSession, World, Clock], Awaitable[Call]]

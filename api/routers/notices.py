@@ -1,0 +1,72 @@
+"""Notices and announcements (R-NOTE-1): a unit's notice to its subtree or to named persons,
+in the app and optionally by SMS; recipients read them in their notifications."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, status
+from pydantic import Field
+
+from api.deps import Paging, requires
+from api.schemas.common import PROBLEM_RESPONSES, Input, Instant, Output, PageOut
+from domain.permissions import Perm
+from services import notices
+from services.context import Ctx
+
+router = APIRouter(prefix="/api/v1/notices", tags=["notices"], responses=PROBLEM_RESPONSES)
+
+
+class NoticeIn(Input):
+    unit_id: uuid.UUID = Field(description="The issuing unit; the notice reaches its subtree")
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    body: Annotated[str, Field(min_length=1, max_length=5000)]
+    # Named persons (个人通知) instead of the whole subtree (公告).
+    user_ids: Annotated[list[uuid.UUID] | None, Field(max_length=500)] = None
+    sms: bool = False
+
+
+class NoticeOut(Output):
+    id: uuid.UUID
+    unit_id: uuid.UUID
+    audience: str
+    title: str
+    body: str
+    sms: bool
+    recipients: int
+    texted: int
+    author_id: uuid.UUID | None
+    created_at: Instant
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=NoticeOut)
+async def send_notice(
+    body: NoticeIn, ctx: Annotated[Ctx, requires(Perm.NOTICE_WRITE)]
+) -> NoticeOut:
+    """Issue a notice; every recipient gets a notification (and a text with `sms`)."""
+    data = await notices.send_notice(
+        ctx,
+        unit_id=body.unit_id,
+        title=body.title,
+        body=body.body,
+        user_ids=body.user_ids,
+        sms=body.sms,
+    )
+    return NoticeOut.model_validate(data)
+
+
+@router.get("", response_model=PageOut[NoticeOut])
+async def list_notices(
+    ctx: Annotated[Ctx, requires(Perm.NOTICE_WRITE)], page: Paging
+) -> PageOut[NoticeOut]:
+    """Notices issued at or below the caller's unit, newest first."""
+    items, following, total = await notices.list_notices(ctx, limit=page.limit, cursor=page.cursor)
+    return PageOut[NoticeOut](
+        items=[NoticeOut.model_validate(item) for item in items], next_cursor=following, total=total
+    )
+
+
+@router.get("/{notice_id}", response_model=NoticeOut)
+async def get_notice(
+    notice_id: uuid.UUID, ctx: Annotated[Ctx, requires(Perm.NOTICE_WRITE)]
+) -> NoticeOut:
+    return NoticeOut.model_validate(await notices.get_notice(ctx, notice_id))

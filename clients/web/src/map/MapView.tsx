@@ -1,0 +1,115 @@
+import { Alert } from 'antd';
+import maplibregl from 'maplibre-gl';
+import 'maplibre-gl/dist/maplibre-gl.css';
+import { useEffect, useRef, useState } from 'react';
+
+import { load } from '../api/session';
+import { useI18n } from '../i18n/I18n';
+
+// No map service on the internet is reachable: the base is the platform's own layers, with
+// an optional raster tile URL (`VITE_BASEMAP_URL` at build time, or localStorage
+// `grid.basemap`, e.g. an intranet tile server's `https://…/{z}/{x}/{y}.png`).
+function basemapUrl(): string | null {
+  return localStorage.getItem('grid.basemap') ?? (import.meta.env.VITE_BASEMAP_URL as string | undefined) ?? null;
+}
+
+export interface Overlay {
+  id: string;
+  data: GeoJSON.FeatureCollection;
+  kind: 'fill' | 'circle';
+  color: string;
+}
+
+export interface MapViewProps {
+  // Vector-tile layers of the API (`/api/v1/map/tiles/{layer}/…`) drawn as circles.
+  tileLayers: { layer: string; color: string }[];
+  overlays: Overlay[];
+  center?: [number, number];
+  zoom?: number;
+  height?: number | string;
+}
+
+function style(tileLayers: MapViewProps['tileLayers']): maplibregl.StyleSpecification {
+  const sources: maplibregl.StyleSpecification['sources'] = {};
+  const layers: maplibregl.LayerSpecification[] = [
+    { id: 'background', type: 'background', paint: { 'background-color': '#0b1d33' } },
+  ];
+  const base = basemapUrl();
+  if (base) {
+    sources.base = { type: 'raster', tiles: [base], tileSize: 256 };
+    layers.push({ id: 'base', type: 'raster', source: 'base' });
+  }
+  for (const { layer, color } of tileLayers) {
+    sources[layer] = {
+      type: 'vector',
+      tiles: [`${location.origin}/api/v1/map/tiles/${layer}/{z}/{x}/{y}.mvt`],
+      minzoom: 0,
+      maxzoom: 16,
+    };
+    layers.push({
+      id: `tiles-${layer}`,
+      type: 'circle',
+      source: layer,
+      'source-layer': layer,
+      paint: {
+        'circle-color': color,
+        'circle-opacity': 0.8,
+        'circle-radius': ['interpolate', ['linear'], ['coalesce', ['get', 'count'], 1], 1, 4, 100, 18],
+      },
+    });
+  }
+  return { version: 8, sources, layers };
+}
+
+export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 11, height = 420 }: MapViewProps) {
+  const { t } = useI18n();
+  const ref = useRef<HTMLDivElement>(null);
+  const map = useRef<maplibregl.Map | null>(null);
+  const [ready, setReady] = useState(false);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    if (!ref.current) return;
+    try {
+      const instance = new maplibregl.Map({
+        container: ref.current,
+        style: style(tileLayers),
+        center,
+        zoom,
+        attributionControl: false,
+        // Tiles need the caller's token (jurisdiction applies to them too).
+        transformRequest: (url) =>
+          url.includes('/api/v1/map/tiles/') ? { url, headers: { Authorization: `Bearer ${load()?.access ?? ''}` } } : { url },
+      });
+      instance.on('load', () => setReady(true));
+      map.current = instance;
+      return () => instance.remove();
+    } catch {
+      setFailed(true);
+      return undefined;
+    }
+  }, []);
+  useEffect(() => {
+    const instance = map.current;
+    if (!instance || !ready) return;
+    for (const overlay of overlays) {
+      const source = instance.getSource(overlay.id) as maplibregl.GeoJSONSource | undefined;
+      if (source) {
+        source.setData(overlay.data);
+        continue;
+      }
+      instance.addSource(overlay.id, { type: 'geojson', data: overlay.data });
+      instance.addLayer(
+        overlay.kind === 'fill'
+          ? { id: overlay.id, type: 'line', source: overlay.id, paint: { 'line-color': overlay.color, 'line-width': 1 } }
+          : {
+              id: overlay.id,
+              type: 'circle',
+              source: overlay.id,
+              paint: { 'circle-color': overlay.color, 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 },
+            },
+      );
+    }
+  }, [overlays, ready]);
+  if (failed) return <Alert type="warning" message={t('map.unavailable')} />;
+  return <div ref={ref} style={{ height, width: '100%', borderRadius: 6 }} data-testid="map" />;
+}

@@ -1,0 +1,354 @@
+"""Import templates and the checks of one imported row (R-IMP-1).
+
+A template per registry: people of each kind and organisations of each category. Its columns
+are the registry's fields with Chinese headers; the kind-specific columns of people come from
+the kind's details model (`domain.people.DETAILS`), so a new detail field is a new column. A
+file must carry exactly the template's columns, in any order.
+
+A row is rejected when a value it carries is malformed (an ID number failing GB 11643, a date
+that is no date, a term outside its dictionary …) or when it lacks its identity: an ID number
+or a name for people, a name for organisations. Values a record needs but the row lacks are no
+reason to reject: the row waits in the pool and its claim reports it `incomplete` (R-IMP-2).
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+)
+
+from domain import id_numbers
+from domain.errors import DomainError
+from domain.id_numbers import Gender
+from domain.people import DETAILS, DICTIONARIES, KIND_LABELS, PHONE_PATTERN, Kind
+from domain.places import (
+    ORGANISATION_CATEGORY_NAMES,
+    OrganisationCategory,
+    licence_valid,
+    normalise_licence,
+)
+
+
+class Nature(StrEnum):
+    PERSON = "person"
+    ORGANISATION = "organisation"
+
+
+# The column naming the grid a row belongs to; optional in each row.
+GRID_CODE = "grid_code"
+
+
+def _dash_date(value: object) -> object:
+    """Spreadsheets write dates as 2024/1/5 or 2024.01.05 as often as 2024-01-05."""
+    if isinstance(value, str) and (
+        m := re.fullmatch(r"(\d{4})[./年-](\d{1,2})[./月-](\d{1,2})日?", value)
+    ):
+        return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    return value
+
+
+_GENDERS = {"男": Gender.MALE.value, "女": Gender.FEMALE.value}
+_YES_NO = {"是": True, "否": False}
+
+
+def _mapped(terms: Mapping[str, object]) -> Callable[[object], object]:
+    return lambda value: terms.get(value, value) if isinstance(value, str) else value
+
+
+def _in_dictionary(name: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in DICTIONARIES[name]:
+            raise ValueError("dictionary_value_invalid")
+        return value
+
+    return check
+
+
+def _resident_id(value: str, info: ValidationInfo) -> str:
+    """GB 11643 (R-POP-2): the number as stored, 15-digit numbers upgraded."""
+    today: date = (info.context or {}).get("today", date.today())
+    try:
+        return id_numbers.parse(value, today=today).number
+    except DomainError as exc:
+        raise ValueError(exc.errors[0].code if exc.errors else exc.code) from exc
+
+
+def _licence(value: str) -> str:
+    value = normalise_licence(value)
+    if not licence_valid(value):
+        raise ValueError("licence_invalid")
+    return value
+
+
+def _text(length: int) -> Any:
+    return Annotated[str, Field(max_length=length)]
+
+
+Phone = Annotated[str, Field(pattern=PHONE_PATTERN)]
+Day = Annotated[date, BeforeValidator(_dash_date)]
+YesNo = Annotated[bool, BeforeValidator(_mapped(_YES_NO))]
+ResidentNumber = Annotated[
+    str,
+    BeforeValidator(lambda v: id_numbers.normalise(v) if isinstance(v, str) else v),
+    AfterValidator(_resident_id),
+]
+
+
+def _dictionary(name: str) -> Any:
+    return Annotated[str, AfterValidator(_in_dictionary(name))]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    type: Any
+
+
+GRID_COLUMN = Column(GRID_CODE, "网格编码", Annotated[str, Field(pattern=r"^\d{15}$")])
+PERSON_COLUMNS: tuple[Column, ...] = (
+    GRID_COLUMN,
+    Column("name", "姓名", _text(100)),
+    Column("id_number", "证件号码", ResidentNumber),
+    Column("former_name", "曾用名", _text(100)),
+    Column("gender", "性别", Annotated[Gender, BeforeValidator(_mapped(_GENDERS))]),
+    Column("birth_date", "出生日期", Day),
+    Column("ethnicity", "民族", _dictionary("ethnicity")),
+    Column("phone", "联系电话", Phone),
+    Column("register_address", "户籍地址", _text(300)),
+    Column("current_address", "现住地址", _text(300)),
+    Column("no_house_reason", "无房原因", _text(200)),
+    Column("education", "文化程度", _dictionary("education")),
+    Column("occupation", "职业", _text(100)),
+    Column("employer", "工作单位", _text(200)),
+    Column("political_status", "政治面貌", _dictionary("political_status")),
+    Column("marital_status", "婚姻状况", _dictionary("marital_status")),
+    Column("low_income", "低保", YesNo),
+    Column("away", "外出", YesNo),
+)
+# Headers of the kind-specific fields, as the population export names them.
+DETAIL_HEADERS: dict[str, str] = {
+    "settle_date": "落户日期",
+    "residence_permit_no": "暂住证号",
+    "stay_reason": "暂住事由",
+    "inflow_date": "流入日期",
+    "landlord": "房东",
+    "reason": "未落户原因",
+    "reason_note": "未落户说明",
+    "nationality": "国籍",
+    "document_type": "证件类型",
+    "document_number": "境外证件号码",
+    "visa_type": "签证类型",
+    "entry_date": "入境日期",
+}
+ORGANISATION_COLUMNS: tuple[Column, ...] = (
+    GRID_COLUMN,
+    Column("name", "名称", _text(200)),
+    Column("org_type", "类型", _text(100)),
+    Column("licence_no", "统一社会信用代码", Annotated[str, AfterValidator(_licence)]),
+    Column("legal_representative", "法定代表人", _text(100)),
+    Column("legal_representative_id_number", "法定代表人证件号码", ResidentNumber),
+    Column("legal_representative_phone", "法定代表人电话", Phone),
+    Column("principal", "负责人", _text(100)),
+    Column("phone", "联系电话", Phone),
+    Column("industry", "行业", _text(100)),
+    Column("hazardous_chemicals", "涉及危化品", YesNo),
+    Column("hazards", "安全隐患", _text(2000)),
+    Column("address", "地址", _text(300)),
+)
+
+
+@dataclass(frozen=True)
+class Template:
+    """One registry's import template: which records its rows become and its columns."""
+
+    registry: str
+    label: str
+    nature: Nature
+    kind: str
+    columns: tuple[Column, ...]
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    @property
+    def detail_keys(self) -> frozenset[str]:
+        """Keys stored in a person's details rather than on the record itself."""
+        if self.nature != Nature.PERSON:
+            return frozenset()
+        return frozenset(DETAILS[Kind(self.kind)].model_fields)
+
+    @property
+    def identity_key(self) -> str:
+        """The column that, with the name, identifies a record (R-IMP-2 pool duplicates)."""
+        return "id_number" if self.nature == Nature.PERSON else "licence_no"
+
+
+def _person_template(kind: Kind) -> Template:
+    # Overseas people are identified by their document, not a resident ID (R-POP-3).
+    common = [c for c in PERSON_COLUMNS if not (kind == Kind.OVERSEAS and c.key == "id_number")]
+    details = [Column(name, DETAIL_HEADERS[name], Any) for name in DETAILS[kind].model_fields]
+    return Template(
+        registry=f"people_{kind.value}",
+        label=KIND_LABELS[kind],
+        nature=Nature.PERSON,
+        kind=kind.value,
+        columns=(*common, *details),
+    )
+
+
+def _organisation_template(category: OrganisationCategory) -> Template:
+    return Template(
+        registry=f"organisations_{category.value}",
+        label=ORGANISATION_CATEGORY_NAMES[category],
+        nature=Nature.ORGANISATION,
+        kind=category.value,
+        columns=ORGANISATION_COLUMNS,
+    )
+
+
+TEMPLATES: dict[str, Template] = {
+    t.registry: t
+    for t in (
+        *(_person_template(kind) for kind in Kind),
+        *(_organisation_template(category) for category in OrganisationCategory),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ColumnMismatch:
+    """The headers a file lacks and those it has beyond the template."""
+
+    missing: list[str]
+    unexpected: list[str]
+
+
+def column_mismatch(template: Template, headers: list[str]) -> ColumnMismatch | None:
+    """Why the file's header row is not the template's (R-IMP-1: the whole file is refused),
+    or None when it is. Order does not matter; a header twice is unexpected."""
+    seen = [h.strip() for h in headers]
+    expected = template.headers
+    missing = [h for h in expected if h not in seen]
+    unexpected = [h for h in seen if h not in expected]
+    unexpected += sorted({h for h in seen if h in expected and seen.count(h) > 1})
+    if missing or unexpected:
+        return ColumnMismatch(missing=missing, unexpected=unexpected)
+    return None
+
+
+@cache
+def _row_model(registry: str) -> type[BaseModel]:
+    """Every column optional, each of its type; details are checked by their kind's model."""
+    template = TEMPLATES[registry]
+    fields: dict[str, Any] = {
+        c.key: (c.type | None, None) for c in template.columns if c.key not in template.detail_keys
+    }
+    return create_model(
+        f"ImportRow_{registry}",
+        __config__=ConfigDict(extra="ignore", str_strip_whitespace=True),
+        **fields,
+    )
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A row's values ready for the pool (JSON), or the reasons it is rejected by field."""
+
+    values: dict[str, Any]
+    errors: list[tuple[str, str]]
+
+
+# What a row must carry to be kept (R-IMP-1): people an ID number (a document number for
+# overseas people) or a name, organisations a name.
+_IDENTITIES: dict[Nature, tuple[str, ...]] = {
+    Nature.PERSON: ("name", "id_number", "document_number"),
+    Nature.ORGANISATION: ("name",),
+}
+
+
+# Why a row may be rejected: message codes (`domain.messages`), each kept as itself; anything
+# else a validator says is a plain `field_invalid`.
+ROW_REASONS: dict[str, str] = {
+    "field_invalid": "field_invalid",
+    "dictionary_value_invalid": "dictionary_value_invalid",
+    "id_number_format": "id_number_format",
+    "id_number_checksum": "id_number_checksum",
+    "id_number_region": "id_number_region",
+    "id_number_birth_date": "id_number_birth_date",
+    "licence_invalid": "licence_invalid",
+    "identity_required": "identity_required",
+    "grid_not_in_district": "grid_not_in_district",
+}
+
+
+def row_reason(code: str) -> str:
+    """The message code of a rejection reason (unknown ones read `field_invalid`)."""
+    return ROW_REASONS.get(code, "field_invalid")
+
+
+def _reason(err: Mapping[str, Any]) -> str:
+    if err["type"] == "value_error":
+        # Our validators raise ValueError(code); pydantic prefixes "Value error, ".
+        return row_reason(str(err["msg"]).removeprefix("Value error, "))
+    return "field_invalid"
+
+
+def check_row(template: Template, cells: Mapping[str, Any], *, today: date) -> RowCheck:
+    """Check one row (cells by column key; blank cells absent) — R-IMP-1."""
+    model = _row_model(template.registry)
+    errors: list[tuple[str, str]] = []
+    values: dict[str, Any] = {}
+    plain = {k: v for k, v in cells.items() if k not in template.detail_keys}
+    try:
+        values = model.model_validate(plain, context={"today": today}).model_dump(
+            mode="json", exclude_none=True
+        )
+    except ValidationError as exc:
+        errors += [(str(err["loc"][0]), _reason(err)) for err in exc.errors()]
+    details = {k: v for k, v in cells.items() if k in template.detail_keys}
+    if details:
+        try:
+            checked = DETAILS[Kind(template.kind)].model_validate(details)
+            values.update(checked.model_dump(mode="json", exclude_none=True))
+        except ValidationError as exc:
+            # A detail missing is for the claim to report (`incomplete`), not a rejection.
+            errors += [
+                (str(err["loc"][0]), _reason(err))
+                for err in exc.errors()
+                if err["type"] != "missing"
+            ]
+            if not any(err["type"] != "missing" for err in exc.errors()):
+                values.update(details)
+    if not any(cells.get(key) for key in _IDENTITIES[template.nature]):
+        errors.append(("name", row_reason("identity_required")))
+    return RowCheck(values={} if errors else values, errors=errors)
+
+
+def typed_values(template: Template, values: Mapping[str, Any], *, today: date) -> dict[str, Any]:
+    """A checked row's values (as the pool keeps them, JSON) as Python values again (dates,
+    enums), for the registry's service; details stay JSON, their model reads them."""
+    plain = {k: v for k, v in values.items() if k not in template.detail_keys}
+    model = _row_model(template.registry)
+    typed = model.model_validate(plain, context={"today": today}).model_dump(exclude_none=True)
+    typed.pop(GRID_CODE, None)
+    return typed
+
+
+def header_of(template: Template, key: str) -> str:
+    """The Chinese header of a column key (the key itself when not a column)."""
+    return next((c.header for c in template.columns if c.key == key), key)
