@@ -465,6 +465,7 @@ UNPAGED_LISTS = {
     "/api/v1/tags/{tag_id}/history",
     "/api/v1/events/{event_id}/supervisions",
     "/api/v1/imports/templates",  # one per registry
+    "/api/v1/events/{event_id}/duplicates",  # the nearest few (domain.duplicates)
 }
 
 
