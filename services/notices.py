@@ -28,7 +28,7 @@ from services.context import Ctx
 from services.event_notices import SMS_SIGNATURE
 from services.jurisdiction import in_scope
 from services.models import Notice
-from services.pagination import decode_cursor, encode_cursor
+from services.pagination import AnySelect, decode_cursor, encode_cursor
 from services.registry import unit_for_record
 
 # Every active user at or below the unit, or the named ones among them; never the author.
@@ -156,11 +156,16 @@ async def get_notice(ctx: Ctx, notice_id: uuid.UUID) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+def notices_query(ctx: Ctx) -> AnySelect:
+    """Notices issued in jurisdiction (the list and its export)."""
+    return select(*_COLUMNS).where(in_scope(Notice.path, ctx.principal))
+
+
 async def list_notices(
     ctx: Ctx, *, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None, int]:
     """Notices issued in jurisdiction, newest first (keyset on time and id), and the total."""
-    stmt = select(*_COLUMNS).where(in_scope(Notice.path, ctx.principal))
+    stmt = notices_query(ctx)
     total = await ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     if cursor:
         last_at, last_id = decode_cursor(cursor, 2)
