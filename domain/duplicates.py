@@ -37,14 +37,22 @@ class Original:
 def check_link(event_id: uuid.UUID, original: Original | None, *, has_duplicates: bool) -> None:
     """An event is linked to an original in jurisdiction, never to itself nor to another
     duplicate; an event others already point at stays an original (no chains)."""
-    code = None
     if original is None:
-        code = "duplicate_original_not_found"
-    elif original.id == event_id:
-        code = "duplicate_of_itself"
-    elif original.duplicate_of is not None:
-        code = "duplicate_of_duplicate"
-    elif has_duplicates:
-        code = "duplicate_has_duplicates"
-    if code is not None:
-        raise Invalid(code, errors=[FieldError("duplicate_of", code)])
+        raise Invalid(
+            "duplicate_original_not_found",
+            errors=[FieldError("duplicate_of", "duplicate_original_not_found")],
+        )
+    if original.id == event_id:
+        raise Invalid(
+            "duplicate_of_itself", errors=[FieldError("duplicate_of", "duplicate_of_itself")]
+        )
+    if original.duplicate_of is not None:
+        raise Invalid(
+            "duplicate_of_duplicate",
+            errors=[FieldError("duplicate_of", "duplicate_of_duplicate")],
+        )
+    if has_duplicates:
+        raise Invalid(
+            "duplicate_has_duplicates",
+            errors=[FieldError("duplicate_of", "duplicate_has_duplicates")],
+        )

@@ -5,12 +5,18 @@ import base64
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Form, Header, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from api.deps import Paging, requires
 from api.etag import expected_version, set_etag
-from api.schemas.attachments import AttachIn, AttachmentOut, UploadCreate, UploadOut
+from api.schemas.attachments import (
+    AttachIn,
+    AttachmentOut,
+    UploadCreate,
+    UploadFileIn,
+    UploadOut,
+)
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
 from api.schemas.duplicates import DuplicateOut
 from domain.attachments import CHUNK_MAX, MIB, SIMPLE_MAX, content_disposition
@@ -54,8 +60,11 @@ async def create_upload(body: UploadCreate, response: Response, ctx: Uploader) -
 
 
 @uploads_router.post("/file", status_code=status.HTTP_201_CREATED, response_model=UploadOut)
-async def upload_file(file: UploadFile, ctx: Uploader, storage: StorageDep) -> UploadOut:
+async def upload_file(
+    form: Annotated[UploadFileIn, Form()], ctx: Uploader, storage: StorageDep
+) -> UploadOut:
     """A small file (up to 10 MB) in one multipart request, checked and stored at once."""
+    file = form.file
     data = await file.read(SIMPLE_MAX + 1)
     return UploadOut.model_validate(
         await attachments_uploads.simple_upload(

@@ -2,6 +2,7 @@
 
 import uuid
 
+from fastapi import UploadFile
 from pydantic import Field
 
 from api.schemas.common import Input, Instant, Output
@@ -14,6 +15,12 @@ class UploadCreate(Input):
     size: int = Field(ge=1)
     # Hex SHA-256 of the whole file, checked when the upload is finished.
     sha256: str = Field(min_length=64, max_length=64)
+
+
+class UploadFileIn(Input):
+    """A small file in one multipart request; its part's content type is the label."""
+
+    file: UploadFile
 
 
 class UploadOut(Output):

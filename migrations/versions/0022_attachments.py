@@ -3,9 +3,9 @@ R-MOB-1).
 
 Uploads belong to the user sending them (not territorial: the service answers them to their
 owner only). Attachments carry their event's path under row-level security like the steps;
-they are never hard-deleted. Likely duplicates are searched by distance on the sphere, so the
-events' locations get a geography index; `&&` on geography is declared LEAKPROOF (it only
-compares boxes) so that the index can drive the search under row-level security.
+they are never hard-deleted. Likely duplicates are found through the events' existing GiST
+index on `location` (a bounding box, then the distance on the spheroid); the links to an
+original are indexed.
 
 Revision ID: 0022
 Revises: 0012
@@ -69,15 +69,11 @@ CREATE INDEX ix_event_attachments_event ON event_attachments (event_id, created_
 CREATE INDEX ix_event_attachments_path ON event_attachments USING gist (path);
 SELECT grid_registry_table('event_attachments');
 
-CREATE INDEX ix_events_location_geography ON events USING gist ((location::geography));
 CREATE INDEX ix_events_duplicate_of ON events (duplicate_of) WHERE duplicate_of IS NOT NULL;
-ALTER FUNCTION geography_overlaps(geography, geography) LEAKPROOF;
 """
 
 DOWNGRADE = """
-ALTER FUNCTION geography_overlaps(geography, geography) NOT LEAKPROOF;
 DROP INDEX ix_events_duplicate_of;
-DROP INDEX ix_events_location_geography;
 DROP TABLE event_attachments, uploads;
 """
 

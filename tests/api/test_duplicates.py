@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 from shapely.geometry import Point
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import events
-from services.models import User
+from services import duplicates, events
+from services.db import set_scope
+from services.models import Event, User
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth, make_user, system_ctx
 from tests.routes.events import OCCURRED, event_body, make_event
@@ -283,3 +284,21 @@ async def test_r_evt_3_the_reporter_hears_when_the_original_closes(
     )
     assert (await _mark(client, staff, clock, late.json()["id"], original["id"])).status_code == 200
     assert len(await _notices(client, world.worker_g1, clock)) == 2
+
+
+async def test_r_evt_3_the_search_can_use_the_spatial_index_under_rls(
+    session: AsyncSession, world: World, clock: MovableClock, scene: dict[str, Any]
+) -> None:
+    """The radius test as the service builds it, run by the application role under
+    row-level security: the GiST index on the location can answer it (through the leakproof
+    bounding box). The role may not ANALYZE fresh rows, so sequential scans are taken off
+    to ask whether the index CAN answer."""
+    within_radius, _ = duplicates.near(ORIGIN.wkt, 200)
+    stmt = select(Event.id).where(within_radius)
+    sql = str(
+        stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+    )
+    await session.execute(text("SET LOCAL enable_seqscan = off"))
+    await set_scope(session, world.s1.path)
+    plan = "\n".join((await session.execute(text("EXPLAIN " + sql))).scalars())
+    assert "Index Scan using ix_events_location" in plan, plan
