@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api import open311_format
 from domain import errors as e
 from domain.messages import render
 
@@ -111,6 +112,13 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    path = request.url.path
+    if path.startswith(open311_format.PATH_PREFIX):
+        # R-API-2: under the Open311 endpoint even an unknown path answers in the spec's
+        # error format ("404 for resources that don't exist … 400 for any other error").
+        status = 404 if exc.status_code == 404 else 400
+        message = render(code, {}, language(request))
+        return open311_format.errors(open311_format.format_of(path), status, [message])
     return problem(request, exc.status_code, code, headers=getattr(exc, "headers", None))
 
 

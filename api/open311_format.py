@@ -13,6 +13,9 @@ from starlette.responses import Response
 
 from domain.open311 import MEDIA_TYPES, Format
 
+# Where the facade is served: everything under it answers in the spec's formats.
+PATH_PREFIX = "/open311/"
+
 # The element name of one member of each list container.
 MEMBERS = {
     "services": "service",
@@ -82,3 +85,12 @@ def errors(fmt: Format, status: int, descriptions: list[str]) -> Response:
         [{"code": status, "description": text} for text in descriptions],
         status=status,
     )
+
+
+def format_of(path: str) -> Format:
+    """The format a path's extension asks for; XML, the one every endpoint must offer,
+    for any other."""
+    try:
+        return Format(path.rsplit(".", 1)[-1])
+    except ValueError:
+        return Format.XML

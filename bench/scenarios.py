@@ -18,7 +18,7 @@ from bench.dataset import raw_dsn
 from bench.load import LoadResult, Request, run_wrk
 from bench.report import Outcome, Side
 from domain.principal import SYSTEM, SYSTEM_SCOPE
-from services import supervision
+from services import assessment_rules, supervision
 from services.clock import SystemClock
 from services.context import Ctx
 from services.db import SCOPE_SETTING, make_engine, make_sessionmaker, set_scope
@@ -282,7 +282,7 @@ FROM (
 def _floor_sweep(as_of: datetime, zone: str) -> tuple[str, list[Any]]:
     """The product's sweep statement as bare SQL with its arguments in order."""
     compiled = supervision.SWEEP.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
-    values = {"as_of": as_of, "zone": zone}
+    values = {"as_of": as_of, "zone": zone, "defaults": assessment_rules.DEFAULTS}
     return str(compiled), [values[name] for name in compiled.positiontup or ()]
 
 

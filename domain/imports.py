@@ -33,7 +33,6 @@ from pydantic import (
 from domain import id_numbers
 from domain.errors import DomainError
 from domain.id_numbers import Gender
-from domain.messages import MESSAGES
 from domain.people import DETAILS, DICTIONARIES, KIND_LABELS, PHONE_PATTERN, Kind
 from domain.places import (
     ORGANISATION_CATEGORY_NAMES,
@@ -50,7 +49,6 @@ class Nature(StrEnum):
 
 # The column naming the grid a row belongs to; optional in each row.
 GRID_CODE = "grid_code"
-IDENTITY_REQUIRED = "identity_required"
 
 
 def _dash_date(value: object) -> object:
@@ -283,11 +281,30 @@ _IDENTITIES: dict[Nature, tuple[str, ...]] = {
 }
 
 
+# Why a row may be rejected: message codes (`domain.messages`), each kept as itself; anything
+# else a validator says is a plain `field_invalid`.
+ROW_REASONS: dict[str, str] = {
+    "field_invalid": "field_invalid",
+    "dictionary_value_invalid": "dictionary_value_invalid",
+    "id_number_format": "id_number_format",
+    "id_number_checksum": "id_number_checksum",
+    "id_number_region": "id_number_region",
+    "id_number_birth_date": "id_number_birth_date",
+    "licence_invalid": "licence_invalid",
+    "identity_required": "identity_required",
+    "grid_not_in_district": "grid_not_in_district",
+}
+
+
+def row_reason(code: str) -> str:
+    """The message code of a rejection reason (unknown ones read `field_invalid`)."""
+    return ROW_REASONS.get(code, "field_invalid")
+
+
 def _reason(err: Mapping[str, Any]) -> str:
     if err["type"] == "value_error":
         # Our validators raise ValueError(code); pydantic prefixes "Value error, ".
-        code = str(err["msg"]).removeprefix("Value error, ")
-        return code if code in MESSAGES else "field_invalid"
+        return row_reason(str(err["msg"]).removeprefix("Value error, "))
     return "field_invalid"
 
 
@@ -318,7 +335,7 @@ def check_row(template: Template, cells: Mapping[str, Any], *, today: date) -> R
             if not any(err["type"] != "missing" for err in exc.errors()):
                 values.update(details)
     if not any(cells.get(key) for key in _IDENTITIES[template.nature]):
-        errors.append(("name", IDENTITY_REQUIRED))
+        errors.append(("name", row_reason("identity_required")))
     return RowCheck(values={} if errors else values, errors=errors)
 
 

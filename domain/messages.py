@@ -54,6 +54,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A unit without a parent must be a city or a district",
     ),
     "unit_has_children": ("该组织下仍有下级组织", "The unit still has child units"),
+    "unit_leaves_children_outside": (
+        "调整后的边界会使下级单位超出范围：{codes}",
+        "The new boundary would leave child units outside: {codes}",
+    ),
     "unit_has_members": ("该组织下仍有用户或部门", "The unit still has users or departments"),
     "use_grid_endpoint": ("网格请通过网格接口维护", "Maintain grids through the grid endpoints"),
     # departments and users
@@ -650,8 +654,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "联系上来电人时须填写满意度，未联系上时不填",
         "Give the caller's satisfaction exactly when they were reached",
     ),
+    # jurisdiction profile photos (R-JURINFO-1)
+    "profile_image_upload_invalid": (
+        "照片须为本人已上传完成、尚未使用的图片",
+        "The photo must be a finished, unused image upload of your own",
+    ),
+    "profile_image_not_found": ("辖区照片不存在", "No such profile photo"),
     # API keys (R-API-1) and webhooks (R-API-3)
-    "api_key_missing": ("缺少接口密钥", "The API key is missing"),
     "api_key_invalid": ("接口密钥无效", "The API key is invalid"),
     "api_key_expired": ("接口密钥已过期", "The API key has expired"),
     "api_key_revoked": ("接口密钥已吊销", "The API key has been revoked"),
@@ -695,12 +704,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "check_in_open": ("已有未签退的打卡，请先签退", "A check-in is still open; check out first"),
     "no_open_check_in": ("当前没有未签退的打卡", "No check-in is open"),
     "handbook_not_found": ("工作手册不存在", "Handbook not found"),
-    "sync_operation_unknown": ("不支持的同步操作类型", "Unknown sync operation type"),
     "sync_target_required": ("该操作须指明目标记录", "This operation needs a target_id"),
-    "sync_duplicate_op": (
-        "同一批次中操作编号重复",
-        "An operation id appears twice in the batch",
-    ),
     # daily work (R-DAY-1, R-DAY-2)
     "period_invalid": (
         "报表期间格式错误（月：2026-11，季：2026-Q4，年：2026）",

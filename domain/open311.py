@@ -51,8 +51,12 @@ SERVICE_TYPES: dict[Category, ServiceType] = {
     Category.CITY_COMPONENT: ServiceType.REALTIME,
     Category.OTHER: ServiceType.REALTIME,
 }
-# A disputed request is published (and its token resolves) once a handler accepted it.
+# A batch request is published (and its token resolves) once a handler accepted it.
 TAKEN_IN = frozenset({State.HANDLING, State.PENDING_VERIFY, State.CLOSED})
+
+
+def categories_of(kind: ServiceType) -> list[Category]:
+    return [category for category, its in SERVICE_TYPES.items() if its == kind]
 
 
 class Status(StrEnum):
@@ -149,6 +153,8 @@ class Attribute:
 
 
 _YES_NO = (("true", "是"), ("false", "否"))
+# The event fields' own bounds (api/schemas/events.py EventCreate): title, parties, people.
+MAX_STRING, MAX_TEXT, MAX_NUMBER = 200, 1000, 100_000
 # The event's own fields beyond what the base request carries (R-EVT-1).
 _COMMON = (
     Attribute("title", Datatype.STRING, False, "事件标题（不填时用服务名称）", "title"),
@@ -219,7 +225,7 @@ def _attribute_value(attribute: Attribute, values: list[str]) -> Any:
     value = values[0].strip()
     if attribute.datatype == Datatype.NUMBER:
         number = float(value)
-        if not math.isfinite(number) or number < 0 or number != int(number):
+        if not math.isfinite(number) or not 0 <= number <= MAX_NUMBER or number != int(number):
             raise ValueError
         return int(number)
     if attribute.datatype == Datatype.DATETIME:
@@ -228,7 +234,9 @@ def _attribute_value(attribute: Attribute, values: list[str]) -> Any:
         if value not in {key for key, _ in attribute.values}:
             raise ValueError
         return value == "true" if attribute.values == _YES_NO else value
-    if attribute.datatype == Datatype.STRING and ("\n" in value or len(value) > 200):
+    if attribute.datatype == Datatype.STRING and ("\n" in value or len(value) > MAX_STRING):
+        raise ValueError
+    if attribute.datatype == Datatype.TEXT and len(value) > MAX_TEXT:
         raise ValueError
     return value
 
@@ -343,12 +351,33 @@ def parse_statuses(value: str | None) -> list[Status]:
         raise BadRequest("open311_status_invalid") from exc
 
 
+# What `status_notes` says of each workflow state, and `service_notice` of each type.
+_STATE_NOTES: dict[State, str] = {
+    State.DISPATCH: "open311_state_dispatch",
+    State.PENDING_ACCEPT: "open311_state_pending_accept",
+    State.HANDLING: "open311_state_handling",
+    State.PENDING_VERIFY: "open311_state_pending_verify",
+    State.CLOSED: "open311_state_closed",
+}
+_NOTICES: dict[ServiceType, str] = {
+    ServiceType.REALTIME: "open311_notice_realtime",
+    ServiceType.BATCH: "open311_notice_batch",
+    ServiceType.BLACKBOX: "open311_notice_blackbox",
+}
+
+
+def _notice(kind: ServiceType, lang: str) -> str:
+    return render(_NOTICES.get(kind, "open311_notice_realtime"), {}, lang)
+
+
 def present_request(request: Mapping[str, Any], lang: str) -> dict[str, Any]:
     """A service request in the spec's field order: the fine state as `status_notes`
     (R-API-2) and what the service promises as `service_notice`, in the caller's language."""
     shown = {key: value for key, value in request.items() if key not in ("state", "service_type")}
-    shown["status_notes"] = render(f"open311_state_{State(request['state']).value}", {}, lang)
-    shown["service_notice"] = render(f"open311_notice_{request['service_type']}", {}, lang)
+    shown["status_notes"] = render(
+        _STATE_NOTES.get(request["state"], "open311_state_closed"), {}, lang
+    )
+    shown["service_notice"] = _notice(request["service_type"], lang)
     order = (
         "service_request_id", "status", "status_notes", "service_name", "service_code",
         "description", "agency_responsible", "service_notice", "requested_datetime",
@@ -362,7 +391,7 @@ def present_answer(answer: Mapping[str, Any], lang: str) -> dict[str, Any]:
     """POST Service Request's answer: the id or the token (never both), the notice and the
     submitter's account id."""
     shown = {key: answer[key] for key in ("service_request_id", "token") if key in answer}
-    shown["service_notice"] = render(f"open311_notice_{answer['service_type']}", {}, lang)
+    shown["service_notice"] = _notice(answer["service_type"], lang)
     shown["account_id"] = answer.get("account_id")
     return shown
 

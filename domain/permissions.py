@@ -109,6 +109,7 @@ _OPERATIONAL = (
         Perm.PII_REVEAL,
         Perm.NOTIFICATION_READ,
         Perm.DATA_EXPORT,
+        Perm.DATA_CLAIM,
         Perm.VISIT_READ,
         Perm.HANDBOOK_READ,
         Perm.DAILY_READ,

@@ -5,12 +5,13 @@ server version is reported as a conflict, never overwritten. `clients/mobile-con
 describes it for the app."""
 
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from domain.errors import FieldError, Invalid
+from domain.errors import DomainError, FieldError, Invalid
 from domain.mobile import (
     AlarmIn,
     CheckInIn,
@@ -74,6 +75,33 @@ class SyncIn(Payload):
         default=None, description="The `next_cursor` of the previous sync; none: from the start"
     )
     pull_limit: Annotated[int, Field(ge=1, le=MAX_PULL)] = 200
+
+
+@dataclass(frozen=True)
+class RefusedField:
+    field: str
+    code: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an operation was rejected, kept with the operation so that a replay is answered
+    the same way; rendered in the caller's language when answered."""
+
+    code: str
+    params: dict[str, Any]
+    errors: list[RefusedField]
+
+    @classmethod
+    def of(cls, exc: DomainError) -> "Refusal":
+        return cls(
+            exc.code, exc.params, [RefusedField(e.field, e.code, e.params) for e in exc.errors]
+        )
+
+    @classmethod
+    def stored(cls, data: dict[str, Any]) -> "Refusal":
+        return cls(data["code"], data["params"], [RefusedField(**e) for e in data["errors"]])
 
 
 def parse_payload(op: Operation) -> BaseModel:

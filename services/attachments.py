@@ -144,6 +144,14 @@ async def _one(ctx: Ctx, event_id: uuid.UUID, attachment_id: uuid.UUID) -> dict[
     return dict(row._mapping)
 
 
+async def of_event(ctx: Ctx, event_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every attachment of an event the caller already sees, oldest first."""
+    rows = await ctx.session.execute(
+        _listed(event_id).order_by(EventAttachment.created_at, EventAttachment.id)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
 async def list_attachments(
     ctx: Ctx, event_id: uuid.UUID, *, limit: int, cursor: str | None
 ) -> Page[dict[str, Any]]:

@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import func, insert, select, text
 
 from domain.principal import SYSTEM_SCOPE
@@ -11,7 +12,7 @@ from services.context import Ctx
 from services.db import set_scope
 from services.jurisdiction import in_scope
 from services.models.audit import AuditEntry
-from services.pagination import Page, decode_cursor, encode_cursor
+from services.pagination import AnySelect, Page, decode_cursor, encode_cursor
 
 
 def _values(
@@ -180,6 +181,36 @@ _ENTRY_COLUMNS = (
 )
 
 
+def entries_query(
+    ctx: Ctx,
+    *,
+    target_type: str | None,
+    target_id: str | None,
+    action: str | None,
+    actor_id: uuid.UUID | None = None,
+) -> AnySelect:
+    """Entries in the caller's jurisdiction matching the filters (the list and its export)."""
+    stmt = select(*_ENTRY_COLUMNS).where(in_scope(AuditEntry.unit_path, ctx.principal))
+    if actor_id:
+        stmt = stmt.where(AuditEntry.actor_id == actor_id)
+    if target_type:
+        stmt = stmt.where(AuditEntry.target_type == target_type)
+    if target_id:
+        stmt = stmt.where(AuditEntry.target_id == target_id)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    return stmt
+
+
+def export_row(row: Any) -> dict[str, Any]:
+    """An entry for a spreadsheet: the before and after states as JSON text."""
+    data = dict(row._mapping)
+    for key in ("before", "after"):
+        if data[key] is not None:
+            data[key] = orjson.dumps(data[key], option=orjson.OPT_SORT_KEYS).decode()
+    return data
+
+
 async def list_entries(
     ctx: Ctx,
     *,
@@ -191,17 +222,12 @@ async def list_entries(
     actor_id: uuid.UUID | None = None,
 ) -> Page[dict[str, Any]]:
     """Entries in the caller's jurisdiction, newest first, keyset-paged by id."""
-    filters = [in_scope(AuditEntry.unit_path, ctx.principal)]
-    if actor_id:
-        filters.append(AuditEntry.actor_id == actor_id)
-    if target_type:
-        filters.append(AuditEntry.target_type == target_type)
-    if target_id:
-        filters.append(AuditEntry.target_id == target_id)
-    if action:
-        filters.append(AuditEntry.action == action)
-    total = (await ctx.session.execute(select(func.count()).where(*filters))).scalar_one()
-    stmt = select(*_ENTRY_COLUMNS).where(*filters)
+    stmt = entries_query(
+        ctx, target_type=target_type, target_id=target_id, action=action, actor_id=actor_id
+    )
+    total = (
+        await ctx.session.execute(select(func.count()).select_from(stmt.subquery()))
+    ).scalar_one()
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
         stmt = stmt.where(AuditEntry.id < int(last_id))

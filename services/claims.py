@@ -17,11 +17,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from domain.errors import Conflict, DomainError, FieldError, Invalid, NotFound, PermissionDenied
-from domain.imports import TEMPLATES, Nature, Template, check_row, header_of, typed_values
+from domain.imports import (
+    TEMPLATES,
+    Nature,
+    Template,
+    check_row,
+    header_of,
+    row_reason,
+    typed_values,
+)
 from domain.masking import Mask
 from domain.people import DETAIL_MASKS, PERSON_MASKS, Kind
 from domain.permissions import Perm
@@ -30,14 +38,14 @@ from domain.registry import Status
 from domain.versioning import check_version
 from services import audit, organisations, people
 from services.context import Ctx
+from services.imports import published
 from services.jurisdiction import in_scope
 from services.masking import MaskSpec, present, present_one
-from services.models import Import, ImportClaim, ImportRow, Organisation, OrgUnit, Person
+from services.models import ImportClaim, ImportRow, Organisation, OrgUnit, Person
 from services.pagination import AnySelect
 from services.registry import grid_for_record
 
 TARGET = "import_row"
-DONE = "done"
 
 _PERSONVALUE_MASKS = {k: m for k, m in PERSON_MASKS.items() if not k.startswith("details.")}
 # The sensitive values a row of any template may carry (R-JUR-3).
@@ -193,10 +201,9 @@ def _select() -> AnySelect:
 
 
 def pool_query(ctx: Ctx, filters: PoolFilters) -> AnySelect:
-    """Pool rows in jurisdiction from finished imports: unclaimed ones, or with `claimed`
+    """Pool rows in jurisdiction (of finished imports): unclaimed ones, or with `claimed`
     those that left the pool (claimed, merged or skipped)."""
-    done = select(Import.id).where(Import.id == ImportRow.import_id, Import.state == DONE)
-    stmt = _select().where(in_scope(ImportRow.path, ctx.principal), done.exists())
+    stmt = _select().where(in_scope(ImportRow.path, ctx.principal), published(ImportRow.path))
     claimed = ImportClaim.row_id.is_not(None)
     stmt = stmt.where(claimed if filters.claimed else ~claimed)
     if filters.district_id is not None:
@@ -229,11 +236,11 @@ async def present_rows(ctx: Ctx, rows: list[dict[str, Any]]) -> list[dict[str, A
 
 
 async def _row(ctx: Ctx, row_id: uuid.UUID, *, lock: bool = False) -> ImportRow:
-    """A pool row of a finished import, in jurisdiction; else 404."""
+    """A pool row (of a finished import) in jurisdiction; else 404."""
     stmt = select(ImportRow).where(
         ImportRow.id == row_id,
         in_scope(ImportRow.path, ctx.principal),
-        select(Import.id).where(Import.id == ImportRow.import_id, Import.state == DONE).exists(),
+        published(ImportRow.path),
     )
     found = (
         await ctx.session.execute(stmt.with_for_update() if lock else stmt)
@@ -324,24 +331,31 @@ async def _pool_duplicates(ctx: Ctx, row: ImportRow) -> list[uuid.UUID]:
             ImportRow.id != row.id,
             in_scope(ImportRow.path, ctx.principal),
             _unclaimed(),
-            select(Import.id)
-            .where(Import.id == ImportRow.import_id, Import.state == DONE)
-            .exists(),
+            published(ImportRow.path),
         )
     )
     return list(found.scalars())
 
 
-async def _take(ctx: Ctx, row_id: uuid.UUID, outcome: str, grid: OrgUnit) -> bool:
-    """Insert the row's claim; False when another claim has it (a racing one waits on the
-    key until the first commits, then finds it taken)."""
+async def _take(
+    ctx: Ctx,
+    row_id: uuid.UUID,
+    outcome: str,
+    grid: OrgUnit | None,
+    *,
+    path: str | None = None,
+    record_id: uuid.UUID | None = None,
+) -> bool:
+    """Insert the row's claim (at the grid, else at `path`); False when another claim has
+    it — a racing one waits on the key until the first commits, then finds it taken."""
     taken = await ctx.session.execute(
         pg_insert(ImportClaim)
         .values(
             row_id=row_id,
             outcome=outcome,
-            grid_id=grid.id,
-            path=grid.path,
+            grid_id=grid.id if grid else None,
+            path=grid.path if grid else path,
+            record_id=record_id,
             claimed_by=ctx.principal.user_id,
             claimed_at=ctx.now(),
         )
@@ -372,17 +386,30 @@ async def _claim_one(ctx: Ctx, row: ImportRow, grid: OrgUnit) -> dict[str, Any]:
     claimed with it, or why not (nothing written then)."""
     template = TEMPLATES[row.registry_code]
     registry = REGISTRIES[template.nature]
+    twins = await _pool_duplicates(ctx, row)
+    # The rows first, all of them in id order, as a skip, merge or fix locks its row: the
+    # claims inserted next then never wait on a row that waits on them.
+    await ctx.session.execute(
+        select(ImportRow.id)
+        .where(ImportRow.id.in_([row.id, *twins]))
+        .order_by(ImportRow.id)
+        .with_for_update()
+    )
+    await ctx.session.refresh(row)
     try:
         async with ctx.session.begin_nested():
             if not await _take(ctx, row.id, "claimed", grid):
                 return _failure(row.id, "claimed")
             record = await registry.create(ctx, template, grid, row.values)
-            twins = await _pool_duplicates(ctx, row)
-            for twin in twins:
-                await _take(ctx, twin, "with_duplicate", grid)
+            # A twin skipped meanwhile stays skipped.
+            twins = [
+                twin
+                for twin in twins
+                if await _take(ctx, twin, "with_duplicate", grid, record_id=record["id"])
+            ]
             await ctx.session.execute(
                 update(ImportClaim)
-                .where(ImportClaim.row_id.in_([row.id, *twins]))
+                .where(ImportClaim.row_id == row.id)
                 .values(record_id=record["id"])
             )
             await audit.record(
@@ -424,7 +451,7 @@ async def claim_rows(ctx: Ctx, *, grid_id: uuid.UUID, row_ids: list[uuid.UUID]) 
         template = TEMPLATES[row.registry_code]
         if not ctx.principal.can(REGISTRIES[template.nature].write):
             raise PermissionDenied()
-        if not await _in_district(ctx, row, grid):
+        if not _in_district(row, grid):
             failed.append(_failure(row_id, "grid_outside_district"))
             continue
         outcome = await _claim_one(ctx, row, grid)
@@ -436,12 +463,10 @@ async def claim_rows(ctx: Ctx, *, grid_id: uuid.UUID, row_ids: list[uuid.UUID]) 
     return {"grid_id": grid.id, "succeeded": succeeded, "failed": failed}
 
 
-async def _in_district(ctx: Ctx, row: ImportRow, grid: OrgUnit) -> bool:
-    """Rows are claimed into grids of the district their import was addressed to."""
-    district = (
-        await ctx.session.execute(select(Import.path).where(Import.id == row.import_id))
-    ).scalar_one()
-    return grid.path.startswith(f"{district}.")
+def _in_district(row: ImportRow, grid: OrgUnit) -> bool:
+    """Rows are claimed into grids of the district their import was addressed to (a path is
+    made of its units' ids)."""
+    return row.district_id.hex in grid.path.split(".")
 
 
 async def _unclaimed_row(ctx: Ctx, row_id: uuid.UUID) -> ImportRow:
@@ -468,7 +493,9 @@ async def fix_row(
     merged = {k: v for k, v in {**row.values, **changes}.items() if v not in (None, "")}
     check = check_row(template, merged, today=ctx.today())
     if check.errors:
-        raise Invalid("validation_failed", errors=[FieldError(f, r) for f, r in check.errors])
+        raise Invalid(
+            "validation_failed", errors=[FieldError(f, row_reason(r)) for f, r in check.errors]
+        )
     before = dict(row.values)
     row.values = check.values
     row.name = check.values.get("name")
@@ -506,11 +533,10 @@ async def merge_row(ctx: Ctx, row_id: uuid.UUID, *, grid_id: uuid.UUID) -> dict[
     )
     if not changes.get("details"):
         changes.pop("details", None)
+    # The claim first: of a merge racing a claim, the loser changes nothing.
+    if not await _take(ctx, row.id, "merged", grid, record_id=record["id"]):
+        raise Conflict("import_row_claimed")
     updated = await registry.update(ctx, record["id"], changes)
-    await _take(ctx, row.id, "merged", grid)
-    await ctx.session.execute(
-        update(ImportClaim).where(ImportClaim.row_id == row.id).values(record_id=updated["id"])
-    )
     await audit.record(
         ctx,
         action="import_row.merge",
@@ -525,15 +551,8 @@ async def merge_row(ctx: Ctx, row_id: uuid.UUID, *, grid_id: uuid.UUID) -> dict[
 async def skip_row(ctx: Ctx, row_id: uuid.UUID) -> dict[str, Any]:
     """Resolve a `duplicate` by dropping the row from the pool (the record stays as is)."""
     row = await _unclaimed_row(ctx, row_id)
-    await ctx.session.execute(
-        insert(ImportClaim).values(
-            row_id=row.id,
-            outcome="skipped",
-            path=row.path,
-            claimed_by=ctx.principal.user_id,
-            claimed_at=ctx.now(),
-        )
-    )
+    if not await _take(ctx, row.id, "skipped", None, path=row.path):
+        raise Conflict("import_row_claimed")
     await audit.record(
         ctx, action="import_row.skip", target_type=TARGET, target_id=row.id, unit_path=row.path
     )

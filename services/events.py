@@ -461,12 +461,13 @@ async def get_event(ctx: Ctx, event_id: uuid.UUID) -> dict[str, Any]:
     data = await present_one(ctx, data, EVENT_MASK, target_type="event", unit_path=None)
     data["steps"] = await present(ctx, steps, STEP_MASK, target_type="event_step")
     # Imported here: these build on this module.
-    from services import citizens
+    from services import attachments, citizens
     from services.supervision import cards_of
 
     data["supervisions"] = await cards_of(ctx.session, event_id)
     data["appeals"] = await appeals.appeals_of(ctx, event_id)
     data["citizen"] = await citizens.of_event(ctx, event_id)
+    data["attachments"] = await attachments.of_event(ctx, event_id)
     return data
 
 

@@ -32,6 +32,7 @@ LINKED_TABLES: list[tuple[str, str, str]] = [
     ("family_members", "families", "family_id"),
     ("event_steps", "events", "event_id"),
     ("event_actions", "events", "event_id"),
+    ("open311_requests", "events", "event_id"),
     ("place_kinds", "places", "place_id"),
     ("team_members", "teams", "team_id"),
     ("service_records", "teams", "team_id"),

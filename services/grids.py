@@ -22,12 +22,11 @@ from services.context import Ctx
 from services.grid_records import count_records, move_records
 from services.jurisdiction import in_scope
 from services.models import OrgUnit, OrgUnitVersion, User
-from services.pagination import Page, paginate
+from services.pagination import AnySelect, Page, paginate
 from services.spatial import boxed, geometry_param
 from services.unit_history import record_version
 
-# R-GRID-1 tolerances: 1 m outside the parent, 1 m² of overlap with a sibling.
-OUTSIDE_TOLERANCE_M = 1.0
+# R-GRID-1 tolerance: 1 m² of overlap with a sibling (1 m outside the parent: org_units).
 OVERLAP_TOLERANCE_M2 = 1.0
 
 
@@ -44,9 +43,9 @@ async def _check_inside_parent(ctx: Ctx, parent: OrgUnit, geometry: BaseGeometry
             select(
                 func.ST_CoveredBy(
                     g,
-                    func.ST_Buffer(func.geography(OrgUnit.geom), OUTSIDE_TOLERANCE_M).cast(
-                        OrgUnit.geom.type
-                    ),
+                    func.ST_Buffer(
+                        func.geography(OrgUnit.geom), org_units.OUTSIDE_TOLERANCE_M
+                    ).cast(OrgUnit.geom.type),
                 ).label("inside"),
                 func.ST_AsGeoJSON(func.ST_Difference(g, OrgUnit.geom), 7).label("outside"),
             ).where(OrgUnit.id == parent.id)
@@ -407,7 +406,8 @@ _VERSION_COLUMNS = (
 )
 
 
-def _version_dict(row: Any) -> dict[str, Any]:
+def version_row(row: Any) -> dict[str, Any]:
+    """A grid version as the history and the as-of list show it."""
     data = dict(row._mapping)
     data["geometry"] = _geojson(data["geometry"])
     return data
@@ -428,7 +428,7 @@ async def history(ctx: Ctx, grid_id: uuid.UUID) -> list[dict[str, Any]]:
     ).all()
     if not rows:
         raise NotFound("grid_not_found")
-    return [_version_dict(row) for row in rows]
+    return [version_row(row) for row in rows]
 
 
 def _valid_at(at: datetime) -> ColumnElement[bool]:
@@ -437,18 +437,16 @@ def _valid_at(at: datetime) -> ColumnElement[bool]:
     )
 
 
-async def grids_as_of(
+def grids_as_of_query(
     ctx: Ctx,
     at: datetime,
     *,
-    limit: int,
-    cursor: str | None,
     parent_id: uuid.UUID | None = None,
     q: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
-) -> Page[dict[str, Any]]:
-    """The grid layout as it stood at `at` (R-GRID-2): a keyset page by code, like the live
-    list, with the same filters."""
+) -> AnySelect:
+    """The grid versions valid at `at` in jurisdiction with the list's filters (shared by
+    the list and its export)."""
     stmt = select(*_VERSION_COLUMNS, OrgUnitVersion.unit_id).where(
         OrgUnitVersion.level == Level.GRID.value,
         _valid_at(at),
@@ -465,13 +463,28 @@ async def grids_as_of(
         )
     if bbox is not None:
         stmt = stmt.where(boxed(OrgUnitVersion.geom, func.ST_MakeEnvelope(*bbox, 4326)))
+    return stmt
+
+
+async def grids_as_of(
+    ctx: Ctx,
+    at: datetime,
+    *,
+    limit: int,
+    cursor: str | None,
+    parent_id: uuid.UUID | None = None,
+    q: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> Page[dict[str, Any]]:
+    """The grid layout as it stood at `at` (R-GRID-2): a keyset page by code, like the live
+    list, with the same filters."""
     return await paginate(
         ctx.session,
-        stmt,
+        grids_as_of_query(ctx, at, parent_id=parent_id, q=q, bbox=bbox),
         key=(OrgUnitVersion.code, OrgUnitVersion.unit_id),
         limit=limit,
         cursor=cursor,
-        convert=_version_dict,
+        convert=version_row,
     )
 
 

@@ -10,10 +10,11 @@ a temporary table because PostgreSQL refuses COPY into tables under row-level se
 a temporary table is seen by no other session. Each batch is its own transaction, so the
 progress shows while the job runs.
 
-Rows enter the pool as the batches commit, but the pool shows the rows of finished imports
-only, and cancelling deletes what a job had filed: a cancelled import leaves nothing to
-claim. The job takes the import's row lock for each batch, so a cancellation waits for the
-batch in flight and the job sees it at the next one."""
+Rows are filed as the batches commit, but under a path no jurisdiction reaches (`PENDING`):
+only the finished import publishes them, in the transaction that marks it done. A
+cancellation that comes first makes the job discard them, so a cancelled import leaves
+nothing to claim. The job takes the import's row lock for each batch, so a cancellation
+waits for the batch in flight and the job sees it at the next one."""
 
 import asyncio
 import shutil
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import delete, func, select, text, tuple_, update
+from sqlalchemy import Boolean, ColumnElement, cast, delete, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import Conflict, FieldError, Invalid, NotFound
@@ -37,6 +38,7 @@ from domain.imports import (
     check_row,
     column_mismatch,
     header_of,
+    row_reason,
 )
 from domain.messages import render
 from domain.org import Level
@@ -48,11 +50,16 @@ from services.exporting import Column as ExportColumn
 from services.imports_files import Row, format_of, open_table
 from services.jurisdiction import in_scope
 from services.models import Import, ImportRejection, ImportRow
+from services.models.base import Ltree
 from services.pagination import AnySelect, Page, decode_cursor, encode_cursor
 from services.registry import unit_for_record
 from services.settings import get_settings
 
 TARGET = "import"
+# Rows of a running import are filed under this root label: no jurisdiction reaches them
+# (row-level security hides them from everyone but the job) until the finished import
+# publishes them by dropping the label.
+PENDING = "pending"
 BATCH = 2000
 COPY_CHUNK = 1024 * 1024
 JOB = "run_import"
@@ -67,6 +74,11 @@ class State:
 
 
 LIVE = (State.QUEUED, State.RUNNING)
+
+
+def published(path: Any) -> ColumnElement[bool]:
+    """Pool rows of finished imports only (a superuser's scope would reach pending ones)."""
+    return ~path.op("<@", return_type=Boolean)(cast(PENDING, Ltree()))
 
 
 def template(registry: str) -> Template:
@@ -223,8 +235,8 @@ async def get_import(ctx: Ctx, import_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def cancel_import(ctx: Ctx, import_id: uuid.UUID) -> dict[str, Any]:
-    """Stop a queued or running import; the rows it had filed leave the pool with it, so
-    nothing of it can be claimed. A finished one is a 409."""
+    """Stop a queued or running import; its job discards the rows it had filed, which were
+    never published, so nothing of it can be claimed. A finished one is a 409."""
     record = await _locked(ctx, import_id)
     if record.state not in LIVE:
         raise Conflict("import_finished", params={"state": record.state})
@@ -232,7 +244,6 @@ async def cancel_import(ctx: Ctx, import_id: uuid.UUID) -> dict[str, Any]:
     record.state = State.CANCELLED
     record.finished_at = ctx.now()
     record.version += 1
-    await ctx.session.execute(delete(ImportRow).where(ImportRow.import_id == record.id))
     await ctx.session.flush()
     await audit.record(
         ctx,
@@ -287,7 +298,7 @@ def rejection_row(record: Import, lang: str) -> Callable[[Any], dict[str, Any]]:
             "field": row.field,
             "header": header_of(chosen, row.field),
             "reason": row.reason,
-            "message": render(row.reason, {}, lang),
+            "message": render(row_reason(row.reason), {}, lang),
         }
 
     return convert
@@ -348,7 +359,8 @@ kept AS (
     INSERT INTO import_rows (id, import_id, row_no, registry, district_id, grid_id, path,
                              name, id_number, "values")
     SELECT id, :import_id, row_no, :registry, :district_id, grid_id,
-           coalesce(grid_path, CAST(:path AS ltree)), name, id_number, "values"
+           CAST(:pending AS ltree) || coalesce(grid_path, CAST(:path AS ltree)), name,
+           id_number, "values"
     FROM placed WHERE errors IS NULL AND (grid_code IS NULL OR grid_id IS NOT NULL)
     RETURNING 1
 ),
@@ -357,7 +369,7 @@ refused AS (
     SELECT :import_id, row_no, e.key, e.value, CAST(:path AS ltree)
     FROM placed, jsonb_each_text(errors) e WHERE errors IS NOT NULL
     UNION ALL
-    SELECT :import_id, row_no, :grid_field, 'grid_not_in_district', CAST(:path AS ltree)
+    SELECT :import_id, row_no, :grid_field, :grid_reason, CAST(:path AS ltree)
     FROM placed WHERE errors IS NULL AND grid_code IS NOT NULL AND grid_id IS NULL
     RETURNING row_no
 )
@@ -427,7 +439,9 @@ async def _file_batch(
                     "registry": record.registry_code,
                     "district_id": record.district_id,
                     "path": record.path,
+                    "pending": PENDING,
                     "grid_field": GRID_CODE,
+                    "grid_reason": row_reason("grid_not_in_district"),
                 },
             )
         ).one()
@@ -436,6 +450,13 @@ async def _file_batch(
         record.rows_rejected += counts.refused
         record.progress = progress
     return True
+
+
+async def _discard(maker: async_sessionmaker[AsyncSession], import_id: uuid.UUID) -> str:
+    """A cancelled import's filed rows go (they were never published)."""
+    async with system_session(maker) as session:
+        await session.execute(delete(ImportRow).where(ImportRow.import_id == import_id))
+    return State.CANCELLED
 
 
 async def _finish(
@@ -463,9 +484,31 @@ async def _finish(
                 .returning(Import.state)
             )
         ).scalar_one_or_none()
-        if closed == State.FAILED:
+        if closed == State.DONE:
+            # Published: each row moves to the unit it was filed at.
+            await session.execute(
+                update(ImportRow)
+                .where(ImportRow.import_id == import_id)
+                .values(path=func.subpath(ImportRow.path, 1))
+            )
+        else:
             await session.execute(delete(ImportRow).where(ImportRow.import_id == import_id))
         return closed or State.CANCELLED
+
+
+async def queued_imports(maker: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
+    """Imports still waiting for their job, oldest first: the upload enqueues one after its
+    commit, but Redis may have lost it — the row is what must not be lost."""
+    async with system_session(maker) as session:
+        found = await session.execute(
+            select(Import.id).where(Import.state == State.QUEUED).order_by(Import.created_at)
+        )
+        return list(found.scalars())
+
+
+def job_id(import_id: uuid.UUID) -> str:
+    """One arq job per import: enqueueing it again while it waits is a no-op."""
+    return f"import:{import_id}"
 
 
 async def run_import(
@@ -495,7 +538,7 @@ async def run_import(
             # Reading and checking rows is CPU and file work: off the event loop.
             while (records := await asyncio.to_thread(next, batches, None)) is not None:
                 if not await _file_batch(maker, record.id, records, table.progress()):
-                    return State.CANCELLED
+                    return await _discard(maker, record.id)
     except Invalid as exc:
         return await _finish(maker, record.id, clock, state=State.FAILED, error=exc.code)
     finally:

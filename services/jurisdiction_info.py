@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from domain.errors import FieldError, Invalid
+from domain.attachments import Kind, UploadState
+from domain.errors import FieldError, Invalid, NotFound
 from domain.places import (
     IMAGE_SCHEMES,
     ROSTER_CATEGORIES,
@@ -20,15 +21,31 @@ from domain.places import (
 from domain.registry import Status
 from domain.versioning import check_version
 from services import audit
+from services.attachments_uploads import file_key
 from services.context import Ctx
 from services.jurisdiction import in_scope
-from services.models import JurisdictionProfile, Team, TeamMember
+from services.models import JurisdictionProfile, Team, TeamMember, Upload
 from services.pagination import AnySelect, Page
 from services.places import holder_of, holds, in_unit, name_matches
 from services.registry import unit_for_record
 from services.teams import MEMBERS
 
 SECTIONS = ("overview", "geography", "economy", "society", "key_projects")
+
+
+def image_url(unit_id: uuid.UUID, upload_id: str) -> str:
+    """Where the platform serves an uploaded profile image."""
+    return f"/api/v1/org-units/{unit_id}/profile/images/{upload_id}"
+
+
+def _shown_image(unit_id: uuid.UUID, image: dict[str, Any]) -> dict[str, Any]:
+    if "upload_id" not in image:
+        return image
+    return {
+        "url": image_url(unit_id, image["upload_id"]),
+        "upload_id": image["upload_id"],
+        "caption": image.get("caption"),
+    }
 
 
 def _profile(unit_id: uuid.UUID, profile: JurisdictionProfile | None) -> dict[str, Any]:
@@ -38,7 +55,7 @@ def _profile(unit_id: uuid.UUID, profile: JurisdictionProfile | None) -> dict[st
     if profile is not None:
         data.update({section: getattr(profile, section) for section in SECTIONS})
         data.update(
-            images=profile.images,
+            images=[_shown_image(unit_id, image) for image in profile.images],
             version=profile.version,
             updated_at=profile.updated_at,
             updated_by=profile.updated_by,
@@ -64,7 +81,10 @@ async def put_profile(
     """Replace the unit's profile. The row is created empty (version 0) on first write, so
     concurrent first writers queue on its lock and `If-Match` works from the start."""
     unit = await unit_for_record(ctx, unit_id)
-    check_urls({f"images.{i}.url": image["url"] for i, image in enumerate(images)}, IMAGE_SCHEMES)
+    check_urls(
+        {f"images.{i}.url": image["url"] for i, image in enumerate(images) if "url" in image},
+        IMAGE_SCHEMES,
+    )
     await ctx.session.execute(
         insert(JurisdictionProfile)
         .values(unit_id=unit.id, path=unit.path, images=[], version=0)
@@ -82,7 +102,7 @@ async def put_profile(
     before = _snapshot(profile)
     for section in SECTIONS:
         setattr(profile, section, sections.get(section))
-    profile.images = images
+    profile.images = await _stored_images(ctx, images, profile.images)
     profile.version += 1
     profile.updated_at = ctx.now()
     profile.updated_by = ctx.principal.user_id
@@ -97,6 +117,73 @@ async def put_profile(
         after=_snapshot(profile),
     )
     return _profile(unit.id, profile)
+
+
+async def _stored_images(
+    ctx: Ctx, images: list[dict[str, Any]], current: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The images as stored. An uploaded one is the caller's finished image upload, taken
+    for the profile here (once), or one the profile already shows; 422
+    `profile_image_upload_invalid` naming each other one, and nothing changes."""
+    kept = {image["upload_id"]: image for image in current if "upload_id" in image}
+    wanted = {
+        uuid.UUID(image["upload_id"]): index
+        for index, image in enumerate(images)
+        if "upload_id" in image and image["upload_id"] not in kept
+    }
+    uploads = {
+        upload.id: upload
+        for upload in await ctx.session.scalars(
+            select(Upload)
+            .where(
+                Upload.id.in_(wanted),
+                Upload.owner_id == ctx.principal.user_id,
+                Upload.state == UploadState.READY.value,
+                Upload.kind == Kind.PHOTO.value,
+            )
+            .with_for_update()
+        )
+    }
+    refused = [index for upload_id, index in wanted.items() if upload_id not in uploads]
+    if refused:
+        raise Invalid(
+            "profile_image_upload_invalid",
+            errors=[
+                FieldError(f"images.{index}.upload_id", "profile_image_upload_invalid")
+                for index in sorted(refused)
+            ],
+        )
+    for upload in uploads.values():
+        upload.state, upload.updated_at = UploadState.ATTACHED.value, ctx.now()
+    stored = []
+    for image in images:
+        if "upload_id" not in image:
+            stored.append(image)
+            continue
+        source = kept.get(image["upload_id"]) or {
+            "mime": uploads[uuid.UUID(image["upload_id"])].mime
+        }
+        stored.append(
+            {"upload_id": image["upload_id"], "mime": source["mime"]}
+            | ({"caption": image["caption"]} if image.get("caption") else {})
+        )
+    return stored
+
+
+@dataclass(frozen=True)
+class ProfileImage:
+    mime: str
+    storage_key: str
+
+
+async def profile_image(ctx: Ctx, unit_id: uuid.UUID, upload_id: uuid.UUID) -> ProfileImage:
+    """An uploaded image the unit's profile shows, when the unit is in jurisdiction."""
+    unit = await unit_for_record(ctx, unit_id)
+    profile = await ctx.session.get(JurisdictionProfile, unit.id)
+    for image in profile.images if profile is not None else []:
+        if image.get("upload_id") == str(upload_id):
+            return ProfileImage(image["mime"], file_key(upload_id))
+    raise NotFound("profile_image_not_found")
 
 
 def _snapshot(profile: JurisdictionProfile) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.errors import Conflict, FieldError, Invalid, NotFound
@@ -24,8 +24,11 @@ from services.context import Ctx
 from services.jurisdiction import in_scope, path_in_scope
 from services.models import Department, OrgUnit, User
 from services.pagination import AnySelect, Page, paginate
-from services.spatial import boxed
+from services.spatial import boxed, geometry_param
 from services.unit_history import record_version
+
+# R-GRID-1: a unit lies inside its parent within 1 m.
+OUTSIDE_TOLERANCE_M = 1.0
 
 UNIT_COLUMNS = (
     OrgUnit.id,
@@ -243,6 +246,7 @@ async def update_unit(
     if name is not None:
         unit.name = name
     if geometry is not None:
+        await _check_children_inside(ctx, unit, geometry)
         unit.geom = from_shape(geometry, srid=4326)
     new_geometry = geometry if geometry is not None else before_geometry
     await bump(ctx, unit)
@@ -258,6 +262,48 @@ async def update_unit(
         reason=reason,
     )
     return await get_unit(ctx, unit.id)
+
+
+async def _check_children_inside(ctx: Ctx, unit: OrgUnit, geometry: BaseGeometry) -> None:
+    """A reshaped or moved unit keeps all its live children (a community its grids) inside
+    it, within the tolerance; otherwise 422 with the parts that would fall outside."""
+    g = geometry_param(geometry)
+    allowed = func.ST_Buffer(func.geography(g), OUTSIDE_TOLERANCE_M).cast(OrgUnit.geom.type)
+    outside = func.ST_Difference(OrgUnit.geom, g)
+    rows = (
+        await ctx.session.execute(
+            select(OrgUnit.id, OrgUnit.code, func.ST_AsGeoJSON(outside, 7).label("outside"))
+            .where(
+                OrgUnit.parent_id == unit.id,
+                live(),
+                OrgUnit.geom.is_not(None),
+                not_(func.ST_CoveredBy(OrgUnit.geom, allowed)),
+            )
+            .order_by(OrgUnit.code)
+        )
+    ).all()
+    if not rows:
+        return
+    codes = "、".join(row.code for row in rows)
+    union = (
+        await ctx.session.execute(
+            select(func.ST_AsGeoJSON(func.ST_Union(outside), 7)).where(
+                OrgUnit.id.in_([row.id for row in rows])
+            )
+        )
+    ).scalar_one()
+    raise Invalid(
+        "unit_leaves_children_outside",
+        params={"codes": codes},
+        errors=[FieldError("geometry", "unit_leaves_children_outside", {"codes": codes})],
+        extra={
+            "geometry": orjson.loads(union),
+            "children": [
+                {"id": str(row.id), "code": row.code, "geometry": orjson.loads(row.outside)}
+                for row in rows
+            ],
+        },
+    )
 
 
 async def delete_unit(

@@ -24,11 +24,15 @@ RESOLVE_SECONDS = 5.0
 
 
 class Refused(Exception):
-    """The URL may not be called; `code` names the reason in `domain.messages`."""
+    """The URL may not be called: not http(s), credentials in it, or no host."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+
+class Forbidden(Refused):
+    """The host resolves to an address deliveries must not reach."""
+
+
+class Unresolved(Refused):
+    """The host does not resolve (in time)."""
 
 
 class ResponseTooLarge(Exception):
@@ -64,9 +68,9 @@ def parse(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise Refused("webhook_url_invalid") from exc
+        raise Refused(url) from exc
     if parsed.scheme not in {"http", "https"} or not parsed.host or parsed.userinfo:
-        raise Refused("webhook_url_invalid")
+        raise Refused(url)
     return parsed
 
 
@@ -83,7 +87,7 @@ async def _addresses(url: httpx.URL) -> list[IPAddress]:
                 type=socket.SOCK_STREAM,
             )
     except (socket.gaierror, UnicodeError, TimeoutError) as exc:
-        raise Refused("webhook_url_unresolved") from exc
+        raise Unresolved(url.host) from exc
     # A scoped IPv6 literal comes back as "fe80::1%eth0": the zone is not part of the address.
     return list(
         dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos)
@@ -96,7 +100,7 @@ async def resolve(url: str, allowlist: tuple[IPNetwork, ...]) -> Target:
     parsed = parse(url)
     addresses = await _addresses(parsed)
     if not addresses or not all(allowed(address, allowlist) for address in addresses):
-        raise Refused("webhook_url_forbidden")
+        raise Forbidden(url)
     return Target(url=parsed, address=addresses[0])
 
 

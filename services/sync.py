@@ -10,6 +10,7 @@ stored too, so a replay is answered the same way; a version conflict is not, so 
 resend the same operation once it has merged the server's version."""
 
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,7 +26,7 @@ from domain.errors import (
 )
 from domain.mobile import AlarmIn, CheckInIn, FieldEventIn, TrackBatchIn, VisitIn, VisitPatch
 from domain.permissions import Perm
-from domain.sync import CREATES, Operation, OpStatus, OpType, SyncIn, parse_payload
+from domain.sync import CREATES, Operation, OpStatus, OpType, Refusal, SyncIn, parse_payload
 from services import changes, mobile, tracks, visits
 from services.context import Ctx
 from services.models import SyncOperation
@@ -78,13 +79,7 @@ async def _run(ctx: Ctx, op: Operation, payload: BaseModel) -> dict[str, Any]:
 
 
 def _refusal(exc: DomainError) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": exc.code,
-            "params": exc.params,
-            "errors": [{"field": e.field, "code": e.code, "params": e.params} for e in exc.errors],
-        }
-    }
+    return {"error": asdict(Refusal.of(exc))}
 
 
 async def _stored(ctx: Ctx, op_id: uuid.UUID) -> SyncOperation | None:
@@ -149,11 +144,14 @@ async def apply(ctx: Ctx, op: Operation) -> dict[str, Any]:
         assert claimed is not None
         return _replayed(claimed)
     except PreconditionFailed:
+        server = await _server_version(ctx, op)
         return {
             "op_id": op.op_id,
             "status": OpStatus.CONFLICT.value,
             "target_type": "visit",
-            "server": await _server_version(ctx, op),
+            "target_id": str(server["id"]),
+            "version": server["version"],
+            "server": server,
         }
     except DomainError as exc:
         refusal = _refusal(exc)

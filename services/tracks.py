@@ -11,17 +11,18 @@ import orjson
 from geoalchemy2 import Geography
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import cast, func, select, update
+from sqlalchemy import cast, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.exc import IntegrityError
 
 from domain.coords import to_wgs84
-from domain.errors import Conflict, FieldError, Invalid, NotFound
+from domain.errors import BadRequest, Conflict, FieldError, Invalid, NotFound
 from domain.mobile import TrackBatchIn
 from services import audit
 from services.context import Ctx
 from services.jurisdiction import in_scope
 from services.models import CheckIn, TrackPoint, User
+from services.pagination import Page, decode_cursor, encode_cursor
 from services.settings import get_settings
 
 _ZONE = ZoneInfo(get_settings().timezone)
@@ -119,15 +120,31 @@ async def open_check_in(ctx: Ctx) -> dict[str, Any] | None:
     return _check_in_row(row) if row else None
 
 
-async def my_check_ins(ctx: Ctx, *, limit: int) -> list[dict[str, Any]]:
-    """The caller's latest check-ins, newest first."""
-    rows = await ctx.session.execute(
-        select(*CHECK_IN_COLUMNS)
-        .where(CheckIn.user_id == ctx.principal.user_id)
-        .order_by(CheckIn.checked_in_at.desc())
-        .limit(limit)
-    )
-    return [_check_in_row(row) for row in rows]
+async def my_check_ins(ctx: Ctx, *, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
+    """The caller's check-ins, newest first, keyset-paged by (check-in time, id)."""
+    own = CheckIn.user_id == ctx.principal.user_id
+    total = int(await ctx.session.scalar(select(func.count()).where(own)) or 0)
+    stmt = select(*CHECK_IN_COLUMNS).where(own)
+    if cursor:
+        last_at, last_id = decode_cursor(cursor, 2)
+        try:
+            key = (datetime.fromisoformat(str(last_at)), uuid.UUID(str(last_id)))
+        except ValueError as exc:
+            raise BadRequest(
+                "cursor_invalid", errors=[FieldError("cursor", "cursor_invalid")]
+            ) from exc
+        stmt = stmt.where(tuple_(CheckIn.checked_in_at, CheckIn.id) < key)
+    rows = (
+        await ctx.session.execute(
+            stmt.order_by(CheckIn.checked_in_at.desc(), CheckIn.id.desc()).limit(limit + 1)
+        )
+    ).all()
+    items = [_check_in_row(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor([last["checked_in_at"].isoformat(), str(last["id"])])
+    return Page(items=items, next_cursor=next_cursor, total=total)
 
 
 async def upload_track(ctx: Ctx, batch: TrackBatchIn) -> dict[str, int]:

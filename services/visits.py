@@ -9,7 +9,7 @@ import orjson
 from geoalchemy2.shape import from_shape
 from sqlalchemy import func, select
 
-from domain.errors import FieldError, Invalid, NotFound
+from domain.errors import BadRequest, FieldError, Invalid, NotFound
 from domain.mobile import VisitIn, VisitPatch, read_point
 from domain.versioning import check_version
 from services import audit
@@ -175,7 +175,9 @@ async def list_visits(
     stmt = select(*COLUMNS, VisitLog.serial).where(*filters)
     if cursor:
         (last,) = decode_cursor(cursor, 1)
-        stmt = stmt.where(VisitLog.serial < int(last))
+        if not isinstance(last, int):
+            raise BadRequest("cursor_invalid", errors=[FieldError("cursor", "cursor_invalid")])
+        stmt = stmt.where(VisitLog.serial < last)
     rows = (await ctx.session.execute(stmt.order_by(VisitLog.serial.desc()).limit(limit + 1))).all()
     items = [_row(row) for row in rows[:limit]]
     next_cursor = encode_cursor([rows[limit - 1].serial]) if len(rows) > limit else None

@@ -74,6 +74,17 @@ ATTEMPT_COLUMNS = (
 )
 
 
+_REFUSALS = {
+    ssrf.Forbidden: "webhook_url_forbidden",
+    ssrf.Unresolved: "webhook_url_unresolved",
+}
+
+
+def _refusal(exc: ssrf.Refused) -> str:
+    """Why a target URL is refused, as a message code (subscription errors, delivery log)."""
+    return _REFUSALS.get(type(exc), "webhook_url_invalid")
+
+
 def _invalid(field: str, code: str) -> Invalid:
     return Invalid("webhook_invalid", errors=[FieldError(field, code)])
 
@@ -84,7 +95,7 @@ async def _checked(values: dict[str, Any]) -> dict[str, Any]:
     try:
         await ssrf.resolve(values["url"], ssrf.configured_allowlist())
     except ssrf.Refused as exc:
-        raise _invalid("url", exc.code) from exc
+        raise _invalid("url", _refusal(exc)) from exc
     return {**values, "actions": actions, "categories": categories}
 
 
@@ -358,7 +369,7 @@ class WebhookSender:
             target = await ssrf.resolve(url, allowlist)
             reply = await ssrf.post(target, body, headers, self.limits)
         except ssrf.Refused as exc:
-            return exc.code
+            return _refusal(exc)
         except (httpx.HTTPError, TimeoutError, ssrf.ResponseTooLarge) as exc:
             return f"{type(exc).__name__}: {exc}"[:1000]
         log.status_code = reply.status_code

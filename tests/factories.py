@@ -1,5 +1,7 @@
 """Plain async factories: a small territory with users at several levels, and tokens."""
 
+import re
+import string
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,6 +11,7 @@ from httpx import Response
 from shapely.geometry import Polygon, box
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.messages import MESSAGES
 from domain.org import Level
 from domain.principal import SYSTEM, SYSTEM_SCOPE
 from services import grids, org_units
@@ -227,11 +230,32 @@ async def build_world(session: AsyncSession, clock: Clock) -> World:
     )
 
 
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
 def assert_problem(r: Response, status: int, code: str) -> dict[str, Any]:
-    """The response is a problem+json document with this status and stable code."""
+    """The response is a whole problem+json document (RFC 9457, API.md) with this status and
+    stable code: type, title, status, code, a detail in the caller's language (Chinese unless
+    `Accept-Language: en`) and a list of field errors, each exactly a field and a message."""
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json"), r.headers
     body: dict[str, Any] = r.json()
+    assert {"type", "title", "status", "detail", "code", "errors"} <= set(body), body
     assert body["code"] == code, body
     assert body["status"] == status
+    assert body["type"] == f"urn:grid:problem:{code}", body
+    english = r.request.headers.get("accept-language", "").lower().startswith("en")
+    for text in (body["title"], body["detail"]):
+        assert isinstance(text, str) and text.strip(), body
+        # English text may quote Chinese names (a tag's label), Chinese text always has some.
+        assert _CHINESE.search(text) if not english else re.search("[A-Za-z]", text), body
+    # The detail is this code's own message (its fixed text around the parameters).
+    template = MESSAGES[code][1 if english else 0]
+    for literal, *_ in string.Formatter().parse(template):
+        assert literal in body["detail"], (literal, body)
+    assert isinstance(body["errors"], list), body
+    for error in body["errors"]:
+        assert set(error) == {"field", "message"}, error
+        assert isinstance(error["field"], str) and isinstance(error["message"], str), error
+        assert error["message"].strip(), error
     return body

@@ -464,6 +464,7 @@ UNPAGED_LISTS = {
     "/api/v1/people/{person_id}/history",
     "/api/v1/tags/{tag_id}/history",
     "/api/v1/events/{event_id}/supervisions",
+    "/api/v1/imports/templates",  # one per registry
 }
 
 

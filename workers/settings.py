@@ -14,7 +14,8 @@ from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
 from services.sms import gateway_from
 from services.webhooks import WebhookSender
-from workers.imports import run_import
+from workers.daily import remind_daily_reports
+from workers.imports import requeue_imports, run_import
 from workers.jobs import heartbeat, purge_idempotency_keys
 from workers.lifecycle import lifecycle_daily
 from workers.messages import drain_outbox, fan_out_webhooks, remind
@@ -66,6 +67,10 @@ class WorkerSettings:
         cron(assess, minute=set(range(2, 60, 10)), unique=True, run_at_startup=True),
         # R-SUP-6: reminders before the deadlines, every minute, idempotent likewise.
         cron(remind, second=30, unique=True, run_at_startup=True),
+        # R-IMP-1: an upload whose job Redis lost is enqueued again, every minute.
+        cron(requeue_imports, second=45, unique=True, run_at_startup=True),
+        # R-DAY-1: reminders before the periodic reports are due, hourly; idempotent.
+        cron(remind_daily_reports, minute=20, unique=True, run_at_startup=True),
         # R-WF-5: SMS and other outside deliveries, every five seconds.
         cron(drain_outbox, second=set(range(0, 60, 5)), unique=True, run_at_startup=True),
         # R-API-3: new event changes into the outbox for webhook subscribers, just before.

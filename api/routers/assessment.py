@@ -13,6 +13,7 @@ from api.exporting import ExportFormat, export_list
 from api.schemas.assessment import (
     LEDGER_COLUMNS,
     PERIOD_PATTERN,
+    REVIEW_COLUMNS,
     RULE_SET_COLUMNS,
     SCORE_COLUMNS,
     LedgerLineOut,
@@ -28,7 +29,7 @@ from api.schemas.assessment import (
 )
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
 from domain.assessment import Kind, ReviewState
-from domain.errors import FieldError, Invalid
+from domain.errors import FieldError, Invalid, PermissionDenied
 from domain.permissions import Perm
 from services import (
     assessment_ledger,
@@ -41,6 +42,7 @@ from services.assessment_reviews import ReviewFilter
 from services.assessment_rules import RuleSetFilter, to_items
 from services.assessment_scores import ScoreFilter
 from services.context import Ctx
+from services.models import Review
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"], responses=PROBLEM_RESPONSES)
 IfMatch = Annotated[str | None, Header()]
@@ -315,6 +317,28 @@ async def list_reviews(
 ) -> PageOut[ReviewOut]:
     result = await assessment_reviews.list_reviews(ctx, flt, limit=page.limit, cursor=page.cursor)
     return PageOut[ReviewOut].model_validate(result, from_attributes=True)
+
+
+@router.get("/reviews/export", response_class=StreamingResponse)
+async def export_reviews(
+    request: Request,
+    ctx: Annotated[Ctx, requires(Perm.DATA_EXPORT)],
+    flt: Annotated[ReviewFilter, Depends(_review_filter)],
+    format: ExportFormat = ExportFormat.XLSX,
+) -> StreamingResponse:
+    """The filtered reviews as CSV or XLSX (R-EXP-1), for those who may read them."""
+    if not ctx.principal.can(Perm.ASSESSMENT_REVIEW):
+        raise PermissionDenied()
+    return await export_list(
+        request,
+        ctx,
+        assessment_reviews.reviews_query(ctx, flt).order_by(Review.period, Review.id),
+        REVIEW_COLUMNS,
+        fmt=format,
+        filename="考核评议",
+        target_type="assessment_review",
+        filters=vars(flt),
+    )
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut)

@@ -2,14 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
 from api.deps import Paging, requires
+from api.exporting import ExportFormat, export_list
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
-from api.schemas.users import AuditEntryOut, ChainReportOut
+from api.schemas.users import AUDIT_COLUMNS, AuditEntryOut, ChainReportOut
+from domain.errors import PermissionDenied
 from domain.permissions import Perm
 from services import audit
 from services.context import Ctx
+from services.models import AuditEntry
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
 
@@ -32,6 +36,35 @@ async def list_audit(
         action=action,
     )
     return PageOut[AuditEntryOut].model_validate(result, from_attributes=True)
+
+
+@router.get("/export", response_class=StreamingResponse)
+async def export_audit(
+    request: Request,
+    ctx: Annotated[Ctx, requires(Perm.DATA_EXPORT)],
+    target_type: Annotated[str | None, Query(max_length=64)] = None,
+    target_id: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    format: ExportFormat = ExportFormat.XLSX,
+) -> StreamingResponse:
+    """The filtered entries, newest first, as CSV or XLSX (R-EXP-1); for readers of the
+    trail only."""
+    if not ctx.principal.can(Perm.AUDIT_READ):
+        raise PermissionDenied()
+    filters = {"target_type": target_type, "target_id": target_id, "action": action}
+    return await export_list(
+        request,
+        ctx,
+        audit.entries_query(
+            ctx, target_type=target_type, target_id=target_id, action=action
+        ).order_by(AuditEntry.id.desc()),
+        AUDIT_COLUMNS,
+        fmt=format,
+        filename="审计日志",
+        target_type="audit_entry",
+        filters=filters,
+        convert=audit.export_row,
+    )
 
 
 @router.get("/verify", response_model=ChainReportOut)

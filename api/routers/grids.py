@@ -13,6 +13,7 @@ from api.exporting import ExportFormat, export_list
 from api.geometry import parse_bbox, read_line, read_point, read_polygon
 from api.schemas.common import PROBLEM_RESPONSES, PageOut, in_business_zone
 from api.schemas.org import (
+    GRID_VERSION_COLUMNS,
     UNIT_COLUMNS,
     GridCreate,
     GridMerge,
@@ -29,6 +30,7 @@ from domain.org import Level
 from domain.permissions import Perm
 from services import grids, org_units
 from services.context import Ctx
+from services.models import OrgUnitVersion
 
 router = APIRouter(prefix="/api/v1/grids", tags=["grids"], responses=PROBLEM_RESPONSES)
 
@@ -88,19 +90,37 @@ async def export_grids(
     ctx: Annotated[Ctx, requires(Perm.DATA_EXPORT)],
     parent_id: uuid.UUID | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+    as_of: Annotated[datetime | None, Query(description="the layout as it stood then")] = None,
     format: ExportFormat = ExportFormat.XLSX,
 ) -> StreamingResponse:
-    """The filtered grid list as CSV or XLSX (R-EXP-1)."""
-    filters = org_units.UnitFilters(parent_id=parent_id, level=Level.GRID, q=q)
+    """The filtered grid list as CSV or XLSX (R-EXP-1), the live layout or as of a time."""
+    box = parse_bbox(bbox) if bbox else None
+    if as_of is not None:
+        at = in_business_zone(as_of)
+        stmt = grids.grids_as_of_query(ctx, at, parent_id=parent_id, q=q, bbox=box)
+        filters: dict[str, object] = {"parent_id": parent_id, "q": q, "bbox": bbox, "as_of": at}
+        return await export_list(
+            request,
+            ctx,
+            stmt.order_by(OrgUnitVersion.code),
+            GRID_VERSION_COLUMNS,
+            fmt=format,
+            filename="网格",
+            target_type="org_unit",
+            filters=filters,
+            convert=grids.version_row,
+        )
+    unit_filters = org_units.UnitFilters(parent_id=parent_id, level=Level.GRID, q=q, bbox=box)
     return await export_list(
         request,
         ctx,
-        org_units.units_query(ctx, filters),
+        org_units.units_query(ctx, unit_filters),
         UNIT_COLUMNS,
         fmt=format,
         filename="网格",
         target_type="org_unit",
-        filters=vars(filters),
+        filters={**vars(unit_filters), "bbox": bbox},
     )
 
 

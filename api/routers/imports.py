@@ -9,13 +9,11 @@ from fastapi import (
     APIRouter,
     BackgroundTasks,
     Depends,
-    File,
     Form,
     Header,
     Query,
     Request,
     Response,
-    UploadFile,
     status,
 )
 from fastapi.responses import StreamingResponse
@@ -34,9 +32,11 @@ from api.schemas.imports import (
     ClaimIn,
     ClaimOut,
     ComparisonDetail,
+    ComparisonIn,
     ComparisonLinePage,
     ComparisonOut,
     FixIn,
+    ImportIn,
     ImportOut,
     MergeIn,
     Outcome,
@@ -95,7 +95,7 @@ async def _enqueue(import_id: uuid.UUID) -> None:
     pool = await create_pool()
     try:
         # The job id is the import's: a second enqueue of the same import is dropped.
-        await pool.enqueue_job(imports.JOB, str(import_id), _job_id=f"import:{import_id}")
+        await pool.enqueue_job(imports.JOB, str(import_id), _job_id=imports.job_id(import_id))
     finally:
         await pool.aclose()
 
@@ -111,19 +111,17 @@ async def create_import(
     response: Response,
     background: BackgroundTasks,
     ctx: Annotated[Ctx, requires(Perm.DATA_IMPORT)],
-    registry: Annotated[str, Form(description="a template's registry code")],
-    district_id: Annotated[uuid.UUID, Form()],
-    file: Annotated[UploadFile, File(description="XLSX, CSV (UTF-8 or GBK) or XML")],
+    body: Annotated[ImportIn, Form()],
 ) -> ImportOut:
     """Upload a file for a registry into a district (R-IMP-1). A file whose columns are not
     the template's is refused whole (422 `import_columns_mismatch`, naming the missing and
     unexpected columns); otherwise it is queued and read in the background."""
     record = await imports.create_import(
         ctx,
-        registry=registry,
-        district_id=district_id,
-        filename=file.filename or "upload",
-        upload=file.file,
+        registry=body.registry,
+        district_id=body.district_id,
+        filename=body.file.filename or "upload",
+        upload=body.file.file,
     )
     _enqueue_after_commit(background, record["id"])
     response.headers["Location"] = f"/api/v1/imports/{record['id']}"
@@ -364,20 +362,17 @@ compare_router = APIRouter(
 async def create_comparison(
     response: Response,
     ctx: Annotated[Ctx, requires(Perm.DATA_IMPORT)],
-    registry: Annotated[str, Form(description="the template the file follows")],
-    unit_id: Annotated[uuid.UUID, Form(description="compared with this unit's subtree")],
-    source: Annotated[str, Form(min_length=1, max_length=100, description="the department")],
-    file: Annotated[UploadFile, File(description="XLSX, CSV (UTF-8 or GBK) or XML")],
+    body: Annotated[ComparisonIn, Form()],
 ) -> ComparisonOut:
     """Run a department's file against the registry: missing here, missing there and
     conflicting fields, per unit (R-CMP-2)."""
     record = await compare.run_comparison(
         ctx,
-        registry=registry,
-        unit_id=unit_id,
-        source=source,
-        filename=file.filename or "upload",
-        upload=file.file,
+        registry=body.registry,
+        unit_id=body.unit_id,
+        source=body.source,
+        filename=body.file.filename or "upload",
+        upload=body.file.file,
     )
     response.headers["Location"] = f"/api/v1/comparisons/{record['id']}"
     return ComparisonOut.model_validate(record)
@@ -449,7 +444,7 @@ async def list_comparison_lines(
     return ComparisonLinePage.model_validate(result, from_attributes=True)
 
 
-@compare_router.get("/{comparison_id}/export", response_class=StreamingResponse)
+@compare_router.get("/{comparison_id}/lines/export", response_class=StreamingResponse)
 async def export_comparison(
     request: Request,
     comparison_id: uuid.UUID,

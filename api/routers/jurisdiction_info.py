@@ -11,6 +11,7 @@ from api.deps import Paging, requires
 from api.etag import expected_version
 from api.exporting import ExportFormat, export_list
 from api.registry_routes import IfMatch, shown
+from api.routers.attachments import StorageDep
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
 from api.schemas.places import ROSTER_COLUMNS, ProfileIn, ProfileOut, RosterEntryOut
 from domain.permissions import Perm
@@ -41,15 +42,36 @@ async def put_profile(
     ctx: Annotated[Ctx, requires(Perm.TEAM_WRITE)],
     if_match: IfMatch = None,
 ) -> ProfileOut:
-    """Replace the profile (text sections and image URLs); `If-Match` guards it."""
+    """Replace the profile (text sections and images: addresses, or photos uploaded through
+    `/api/v1/uploads`, which the profile then keeps); `If-Match` guards it."""
     data = await jurisdiction_info.put_profile(
         ctx,
         unit_id,
         sections=body.model_dump(exclude={"images"}),
-        images=[image.model_dump(exclude_none=True) for image in body.images],
+        images=[image.model_dump(exclude_none=True, mode="json") for image in body.images],
         expected_version=expected_version(if_match),
     )
     return shown(response, ProfileOut, data)
+
+
+@router.get(
+    "/profile/images/{upload_id}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"image/*": {}}}},
+)
+async def get_profile_image(
+    unit_id: uuid.UUID,
+    upload_id: uuid.UUID,
+    ctx: Annotated[Ctx, requires(Perm.TEAM_READ)],
+    storage: StorageDep,
+) -> StreamingResponse:
+    """A photo the profile shows, as stored (re-encoded without its EXIF)."""
+    image = await jurisdiction_info.profile_image(ctx, unit_id, upload_id)
+    return StreamingResponse(
+        storage.stream(image.storage_key),
+        media_type=image.mime,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/roster", response_model=PageOut[RosterEntryOut])

@@ -131,13 +131,13 @@ async def check_out(
     return CheckInOut.model_validate(await tracks.check_out(ctx, body.point()))
 
 
-@router.get("/check-ins", response_model=list[CheckInOut])
+@router.get("/check-ins", response_model=PageOut[CheckInOut])
 async def my_check_ins(
-    ctx: Annotated[Ctx, requires(Perm.POSITION_REPORT)],
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[CheckInOut]:
-    """My latest check-ins, newest first."""
-    return [CheckInOut.model_validate(c) for c in await tracks.my_check_ins(ctx, limit=limit)]
+    ctx: Annotated[Ctx, requires(Perm.POSITION_REPORT)], page: Paging
+) -> PageOut[CheckInOut]:
+    """My check-ins, newest first."""
+    result = await tracks.my_check_ins(ctx, limit=page.limit, cursor=page.cursor)
+    return PageOut[CheckInOut].model_validate(result, from_attributes=True)
 
 
 @router.post("/tracks", response_model=TrackUploadOut)

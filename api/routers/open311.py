@@ -25,16 +25,10 @@ from domain.open311 import Format
 from domain.permissions import Perm
 from domain.principal import PUBLIC, Principal
 from services import open311 as service
+from services import throttle
 from services.context import Ctx
 
 PREFIX = "/open311/v2"
-
-
-def _format_of(request: Request) -> Format:
-    try:
-        return Format(request.path_params.get("format", ""))
-    except ValueError:
-        return Format.XML  # the format every endpoint must support
 
 
 def _status(exc: e.DomainError) -> int:
@@ -62,7 +56,7 @@ class Open311Route(APIRoute):
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
-            fmt, lang = _format_of(request), language(request)
+            fmt, lang = open311_format.format_of(request.url.path), language(request)
             try:
                 return await handler(request)
             except e.DomainError as exc:
@@ -107,6 +101,10 @@ async def _agency(
         raise e.PermissionDenied("open311_api_key_invalid") from exc
 
 
+# Public reads from one client address per hour (a key counts against its own limit).
+PUBLIC_READS_PER_HOUR = 1200
+
+
 async def reader_ctx(
     request: Request,
     session: Session,
@@ -114,10 +112,21 @@ async def reader_ctx(
     redis: RedisDep,
     api_key: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Ctx:
-    """A read: public, or the agency of the `api_key` given (the query argument or the
-    X-API-Key header). The query itself limits what either sees."""
+    """A read: public, throttled per client address, or the agency of the `api_key` given
+    (the query argument or the X-API-Key header). The query itself limits what either sees."""
     raw = api_key or request.headers.get(API_KEY_HEADER)
-    principal = await _agency(request, session, clock, redis, raw) if raw else PUBLIC
+    if raw:
+        principal = await _agency(request, session, clock, redis, raw)
+    else:
+        await throttle.hit(
+            redis,
+            name="open311",
+            subject=request.client.host if request.client else "unknown",
+            limit=PUBLIC_READS_PER_HOUR,
+            window_seconds=3600,
+            now=clock.now(),
+        )
+        principal = PUBLIC
     return Ctx(
         session=session, principal=principal, clock=clock, request_id=request.state.request_id
     )

@@ -12,7 +12,7 @@ from api.schemas.common import PROBLEM_RESPONSES, FieldProblem, Output
 from api.schemas.mobile import VisitOut
 from domain.messages import render
 from domain.permissions import Perm
-from domain.sync import SyncIn
+from domain.sync import Refusal, SyncIn
 from services import sync
 from services.context import Ctx
 
@@ -60,17 +60,17 @@ class SyncOut(Output):
 
 
 def _rendered(result: dict[str, Any], lang: str) -> dict[str, Any]:
-    error = result.get("error")
-    if error is None:
+    if result.get("error") is None:
         return result
+    refusal = Refusal.stored(result["error"])
     return {
         **result,
         "error": {
-            "code": error["code"],
-            "message": render(error["code"], error["params"], lang),
+            "code": refusal.code,
+            "message": render(refusal.code, refusal.params, lang),
             "errors": [
-                {"field": e["field"], "message": render(e["code"], e["params"], lang)}
-                for e in error["errors"]
+                {"field": e.field, "message": render(e.code, e.params, lang)}
+                for e in refusal.errors
             ],
         },
     }

@@ -121,6 +121,17 @@ class ScoreOut(Output):
     lines: int
 
 
+REVIEW_COLUMNS = [
+    Column("period", "考核周期"),
+    Column("kind", "考核对象"),
+    Column("unit_id", "单位"),
+    Column("department_id", "部门"),
+    Column("state", "状态"),
+    Column("self_comment", "自评意见"),
+    Column("comment", "评议意见"),
+    Column("submitted_at", "提交时间"),
+    Column("scored_at", "评分时间"),
+]
 SCORE_COLUMNS = [
     Column("name", "名称"),
     Column("kind", "考核对象"),

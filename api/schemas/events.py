@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, Field, StrictBool
 
+from api.schemas.attachments import AttachmentOut
 from api.schemas.citizens import CitizenOut
 from api.schemas.common import Input, Instant, Output
 from api.schemas.org import GeoJSONGeometry
@@ -147,6 +148,8 @@ class EventOut(EventSummary):
     appeals: list[AppealOut]
     # The citizen behind the event, when it came from the public form or a message (R-CIT-1).
     citizen: CitizenOut | None
+    # Photos, audio, video and documents, at report time or from actions (R-EVT-1).
+    attachments: list[AttachmentOut]
 
 
 class SubtypeOut(Output):

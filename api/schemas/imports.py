@@ -3,6 +3,7 @@
 import uuid
 from typing import Annotated, Any, Literal
 
+from fastapi import UploadFile
 from pydantic import Field
 
 from api.schemas.common import Input, Instant, Output
@@ -21,6 +22,21 @@ class TemplateOut(Output):
     nature: Nature
     kind: str
     columns: list[TemplateColumnOut]
+
+
+class ImportIn(Input):
+    """The multipart form of an upload."""
+
+    registry: str = Field(description="a template's registry code")
+    district_id: uuid.UUID
+    file: UploadFile = Field(description="XLSX, CSV (UTF-8 or GBK) or XML")
+
+
+class ComparisonIn(Input):
+    registry: str = Field(description="the template the file follows")
+    unit_id: uuid.UUID = Field(description="compared with this unit's subtree")
+    source: str = Field(min_length=1, max_length=100, description="the department")
+    file: UploadFile = Field(description="XLSX, CSV (UTF-8 or GBK) or XML")
 
 
 class ImportOut(Output):

@@ -166,6 +166,17 @@ UNIT_COLUMNS = [
     Column("updated_at", "更新时间"),
 ]
 
+# The grid layout as of a time (R-GRID-2): each grid's version then.
+GRID_VERSION_COLUMNS = [
+    Column("code", "编码"),
+    Column("name", "名称"),
+    Column("parent_id", "上级"),
+    Column("version", "版本"),
+    Column("operation", "变更"),
+    Column("valid_from", "生效时间"),
+    Column("valid_to", "失效时间"),
+]
+
 DEPARTMENT_COLUMNS = [
     Column("code", "编码"),
     Column("name", "名称"),

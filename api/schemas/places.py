@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from api.schemas.common import Input, Instant, Output
 from api.schemas.org import GeoJSONGeometry
@@ -286,8 +286,18 @@ ImageUrl = Annotated[str, Field(min_length=1, max_length=1000)]
 
 
 class ProfileImage(Input):
-    url: ImageUrl
+    """An image by address, or one uploaded here (`/api/v1/uploads`) and served by the
+    platform — exactly one of the two."""
+
+    url: ImageUrl | None = None
+    upload_id: uuid.UUID | None = None
     caption: Annotated[str, Field(max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def one_source(self) -> "ProfileImage":
+        if (self.url is None) == (self.upload_id is None):
+            raise ValueError("exactly one of url, upload_id")
+        return self
 
 
 class ProfileIn(Input):
@@ -301,6 +311,7 @@ class ProfileIn(Input):
 
 class ProfileImageOut(Output):
     url: str
+    upload_id: uuid.UUID | None = None
     caption: str | None = None
 
 

@@ -63,6 +63,21 @@ class AuditEntryOut(Output):
     hash: str
 
 
+AUDIT_COLUMNS = [
+    Column("id", "序号"),
+    Column("at", "时间"),
+    Column("actor_name", "操作人"),
+    Column("action", "操作"),
+    Column("target_type", "对象类型"),
+    Column("target_id", "对象"),
+    Column("reason", "理由"),
+    Column("before", "变更前"),
+    Column("after", "变更后"),
+    Column("request_id", "请求编号"),
+    Column("hash", "哈希"),
+]
+
+
 class ChainReportOut(Output):
     intact: bool
     entries: int

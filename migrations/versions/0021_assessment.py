@@ -11,7 +11,7 @@ so every automatic line is written once however often and however concurrently t
 accrual runs.
 
 Revision ID: 0021
-Revises: 0012
+Revises: 0028
 """
 
 from alembic import op

@@ -7,7 +7,7 @@ at the grid its file named (else at that district), a comparison and its lines a
 compared. A pool row is claimed at most once: the claim's primary key is the row id.
 
 Revision ID: 0025
-Revises: 0024
+Revises: 0021
 """
 
 from alembic import op

@@ -9,7 +9,7 @@ row-level secured (nothing personal in them). Periodic reports are unique per un
 period; ledger entries are kept per unit and year.
 
 Revision ID: 0026
-Revises: 0012
+Revises: 0024
 """
 
 from alembic import op

@@ -26,6 +26,7 @@ from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth
 from tests.routes.api_keys import URL, key_body, make_key
 from tests.routes.events import event_body, make_event
+from tests.routes.people import PERSON_PHONE, make_person
 
 
 def key_header(key: dict[str, Any]) -> dict[str, str]:
@@ -130,6 +131,19 @@ async def test_r_api_1_a_key_acts_within_its_subtree_through_the_same_checks_as_
     assert_problem(
         await client.get("/api/v1/people", headers=key_header(s1_key)), 403, "permission_denied"
     )
+
+
+async def test_r_api_1_r_jur_3_a_key_sees_personal_data_masked_unless_granted_pii_read(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    person = await make_person(session, clock, world.g1)
+    plain = await make_key(session, clock, world, operations=["population:read"])
+    trusted = await make_key(session, clock, world, operations=["population:read", "pii:read"])
+    url = f"/api/v1/people/{person['id']}"
+    masked = (await client.get(url, headers=key_header(plain))).json()
+    assert masked["phone"] != PERSON_PHONE and masked["id_number"] != person["id_number"]
+    full = (await client.get(url, headers=key_header(trusted))).json()
+    assert full["phone"] == PERSON_PHONE and full["id_number"] == person["id_number"]
 
 
 async def test_r_api_1_the_service_function_returns_the_keys_principal(

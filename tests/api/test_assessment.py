@@ -1,20 +1,28 @@
 """Rule sets (R-ASM-1), scores and rankings (R-ASM-2, R-ASM-5) and the manual reviews
 (R-ASM-5) over the API: validation, states, If-Match, audit and jurisdiction."""
 
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.assessment import DEFAULT_ITEMS, Kind
-from services.models import LedgerLine, User
+from services.db import system_session
+from services.models import LedgerLine, OrgUnit, Review, User
+from tests import territory
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth, make_user, system_ctx
 from tests.routes.places import audit_actions
+from tests.territory import SUPERUSER_DSN, committed_territory
 
 RULE_SETS = "/api/v1/assessment/rule-sets"
 REVIEWS = "/api/v1/assessment/reviews"
@@ -308,3 +316,61 @@ async def test_r_asm_5_only_the_unit_and_its_direct_superior_open_a_review(
     )
     assert dept.status_code == 201, dept.text
     assert dept.json()["kind"] == "department"
+
+
+real_client = territory.real_client
+
+
+@pytest.fixture
+async def committed_review(
+    app: FastAPI, clock: MovableClock
+) -> AsyncIterator[tuple[dict[str, str], uuid.UUID]]:
+    """A submitted review of a committed community, scored −1.5, and its street's operator;
+    everything removed afterwards."""
+    async with committed_territory(app, clock, region="653024", west=86.0, south=45.0) as data:
+        async with system_session(app.state.sessionmaker) as s:
+            community = await s.get_one(OrgUnit, data.community_id)
+            street = await s.get_one(OrgUnit, community.parent_id)
+            operator = await make_user(s, roles=["street_operator"], unit=street)
+            review = Review(
+                unit_id=community.id,
+                path=community.path,
+                kind=Kind.COMMUNITY.value,
+                period="2026-11",
+                state="submitted",
+                scores=[{"code": "wrong_submission", "points": "-1.5", "note": None}],
+                created_at=clock.now(),
+                updated_at=clock.now(),
+            )
+            s.add(review)
+            await s.flush()
+            review_id, headers = review.id, auth(operator, clock)
+        try:
+            yield headers, review_id
+        finally:
+            conn = await asyncpg.connect(SUPERUSER_DSN)
+            try:
+                await conn.execute(
+                    f"DELETE FROM assessment_ledger WHERE review_id = '{review_id}';"
+                    f"DELETE FROM assessment_reviews WHERE id = '{review_id}';"
+                )
+            finally:
+                await conn.close()
+
+
+async def test_r_asm_5_two_racing_submits_of_the_scores_charge_them_once(
+    real_client: AsyncClient, app: FastAPI, committed_review: tuple[dict[str, str], uuid.UUID]
+) -> None:
+    headers, review_id = committed_review
+
+    async def submit() -> int:
+        r = await real_client.post(f"{REVIEWS}/{review_id}/submit", headers=headers)
+        return r.status_code
+
+    statuses = sorted(await asyncio.gather(submit(), submit()))
+    assert statuses[0] == 200 and statuses[1] in (409, 412), statuses
+    async with system_session(app.state.sessionmaker) as s:
+        charged = list(
+            await s.scalars(select(LedgerLine.points).where(LedgerLine.review_id == review_id))
+        )
+    assert charged == [Decimal("-1.5")]

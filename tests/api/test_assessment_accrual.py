@@ -350,3 +350,110 @@ def test_gridctl_assess_prints_one_json_line_and_is_idempotent(committed: Commit
     again = runner.invoke(cli, ["assess", "--as-of", "2026-11-26T10:00:00+08:00"])
     assert json.loads(again.stdout) == NOTHING
     assert uuid.UUID(str(committed.grid_id))
+
+
+async def _enabled(
+    session: AsyncSession, clock: MovableClock, owner: Any, kind: Kind, items: list[dict[str, Any]]
+) -> None:
+    ctx = await system_ctx(session, clock)
+    rules = await assessment_rules.create_rule_set(
+        ctx,
+        owner_unit_id=owner.id,
+        year=2026,
+        kind=kind,
+        name=f"{owner.name}细则",
+        items=assessment_rules.to_items(items),
+    )
+    await assessment_rules.set_state(ctx, rules["id"], "enabled", expected_version=None)
+
+
+async def test_r_asm_1_the_nearest_owner_wins_and_caps_bound_an_item_per_month(
+    session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """S1's own community rules win over the district's for C1; their cap of 1 point lets
+    one of two sign-for overdue steps be charged in the month."""
+    yellow = {"code": "supervision_yellow", "text": "黄牌", "signal": "supervision_yellow"}
+    await _enabled(session, clock, world.district, Kind.COMMUNITY, [{**yellow, "points": -3}])
+    await _enabled(
+        session,
+        clock,
+        world.s1,
+        Kind.COMMUNITY,
+        [
+            {**yellow, "points": -2},
+            {
+                "code": "late",
+                "text": "签收超时",
+                "points": -1,
+                "signal": "accept_overdue",
+                "cap": 1,
+            },
+        ],
+    )
+    first = await make_event(session, clock, world)
+    second = await make_event(session, clock, world)
+    await sweep(session, clock, clock.now() + timedelta(hours=30))
+    await accrue(session, clock, clock.now() + timedelta(hours=30))
+    charged = [
+        *await lines(session, event_id=first["id"]),
+        *await lines(session, event_id=second["id"]),
+    ]
+    assert sorted(codes(charged)) == [
+        ("late", Decimal(-1)),
+        ("supervision_yellow", Decimal(-2)),
+        ("supervision_yellow", Decimal(-2)),
+    ]
+
+
+async def test_r_asm_3_a_departments_month_and_year_of_accepted_cases_earn_bonuses(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock, staff: User
+) -> None:
+    """13 cases accepted in November, on time and none judged badly: +1 for ten and +1 for
+    three more, +2 for a clean month; the year's most completed cases among the district's
+    departments +5, and C1, the only community that completed a dispute, +5."""
+    handler = await make_user(session, roles=["department_handler"], department=world.dept_s1)
+    for n in range(13):
+        event = await make_event(session, clock, world, target_department_id=world.dept_s1.id)
+        await act(client, handler, clock, event["id"], "accept", ACCEPT)
+        if n == 0:
+            await act(client, handler, clock, event["id"], "complete", {"result": "已处置"})
+    own = await make_event(session, clock, world)
+    await act(client, staff, clock, own["id"], "accept", ACCEPT)
+    await act(client, staff, clock, own["id"], "complete", {"result": "已调解"})
+    await accrue(session, clock, DECEMBER)
+    november = await lines(session, department_id=world.dept_s1.id, period="2026-11")
+    assert codes(november) == [("monthly_accepted", Decimal(2)), ("monthly_clean", Decimal(2))]
+    assert all(line.cause_key and line.reason for line in november)
+    new_year = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
+    await accrue(session, clock, new_year - timedelta(minutes=1))
+    assert await lines(session, period="2026-12", item_code="year_most_cases") == []
+    await accrue(session, clock, new_year)
+    await accrue(session, clock, new_year + timedelta(days=2))
+    yearly = await lines(session, period="2026-12")
+    assert {(x.unit_id or x.department_id, x.item_code, int(x.points)) for x in yearly} >= {
+        (world.dept_s1.id, "year_most_cases", 5),
+        (world.c1.id, "year_disputes_top3", 5),
+    }
+    assert len([x for x in yearly if x.item_code.startswith("year_")]) == 2
+
+
+async def test_r_asm_2_the_ledger_api_names_each_lines_cause(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    event = await make_event(session, clock, world)
+    await sweep(session, clock, clock.now() + timedelta(hours=25))
+    await accrue(session, clock, clock.now() + timedelta(hours=25))
+    r = await client.get(
+        "/api/v1/assessment/ledger",
+        params={"unit_id": str(world.c1.id), "period": "2026-11"},
+        headers=auth(world.admin_s1, clock),
+    )
+    assert r.status_code == 200, r.text
+    got = {(i["item_code"], i["points"], i["event_id"], i["step_id"]) for i in r.json()["items"]}
+    event_id, step = str(event["id"]), str(event["current_step"]["id"])
+    assert got == {
+        ("supervision_yellow", -5.0, event_id, step),
+        ("accept_overdue", -1.0, event_id, step),
+    }
+    card = next(i for i in r.json()["items"] if i["item_code"] == "supervision_yellow")
+    assert card["supervision_id"] and card["reverses_id"] is None

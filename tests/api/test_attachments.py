@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -58,6 +59,7 @@ async def test_r_mob_1_photos_attached_at_report_time_come_back_without_gps(
     )
     assert r.status_code == 201, r.text
     event = r.json()
+    assert sorted(a["kind"] for a in event["attachments"]) == ["audio", "photo"]
     items = await _listed(client, auth(world.admin_d, clock), event["id"])
     assert {i["kind"] for i in items} == {"photo", "audio"}
     assert {i["action"] for i in items} == {"report"}
@@ -142,6 +144,8 @@ async def test_r_mob_1_feedback_and_completion_carry_their_photos(
     assert_problem(refused, 422, "event_action_invalid")
     fed = await act("feedback", {"note": "已清理一半", "attachment_ids": [progress]})
     assert fed.status_code == 200, fed.text
+    clock.advance(timedelta(minutes=5))
+    headers = auth(staff, clock)
     result_photo = await _uploaded(client, headers, noisy_photo())
     done = await act("complete", {"result": "杂物已清走", "attachment_ids": [result_photo]})
     assert done.status_code == 200, done.text
@@ -150,8 +154,8 @@ async def test_r_mob_1_feedback_and_completion_carry_their_photos(
         ("complete", step_id),
         ("feedback", step_id),
     ]
-    history = await client.get(f"{EVENTS}/{event_id}", headers=headers)
-    assert history.json()["state"] == "pending_verify"
+    assert [a["action"] for a in done.json()["attachments"]] == ["feedback", "complete"]
+    assert done.json()["state"] == "pending_verify"
 
 
 async def test_r_evt_1_delete_takes_if_match_and_is_the_uploaders_or_a_supervisors(

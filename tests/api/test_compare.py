@@ -70,7 +70,7 @@ async def test_a_department_file_against_the_registry_per_unit_r_cmp_2(
     assert only.json()["total"] == 2
 
     download = await client.get(
-        f"{COMPARE}/{report['id']}/export",
+        f"{COMPARE}/{report['id']}/lines/export",
         params={"format": "csv", "outcome": "conflict"},
         headers=auth(world.admin_d, clock),
     )

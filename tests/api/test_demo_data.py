@@ -203,6 +203,50 @@ async def test_no_id_number_is_active_twice(demo: Demo) -> None:
     )
 
 
+# Neighbours share their edges exactly; what remains are hairlines along boundaries where the
+# 1e-7° rounding moved or dropped a vertex (centimetres wide, kilometres long). A negative
+# buffer of this much (about 5 cm) erases them: whatever survives it is a real gap.
+HAIRLINE_DEGREES = 5e-7
+
+
+async def test_streets_communities_and_grids_tile_the_city_r_grid_3(demo: Demo) -> None:
+    """Each unit's children cover it without gaps or overlaps and stay inside it, level by
+    level down from 喀什市, measured on the loaded data with ST_Union and geodesic areas."""
+    rows = await _rows(
+        demo,
+        """
+        WITH tiles AS (
+            SELECT p.id, p.code, p.level, p.geom AS whole, ST_Union(c.geom) AS parts
+            FROM org_units p
+            JOIN org_units c ON c.parent_id = p.id AND c.deleted_at IS NULL
+            WHERE p.path <@ CAST(:root AS ltree) AND p.deleted_at IS NULL
+            GROUP BY p.id
+        )
+        SELECT code, level,
+               ST_Area(ST_Buffer(ST_Difference(whole, parts), CAST(:shrink AS float8))::geography)
+                   AS gap_m2,
+               ST_Area(ST_Buffer(ST_Difference(parts, whole), CAST(:shrink AS float8))::geography)
+                   AS outside_m2,
+               (SELECT coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom)::geography)), 0)
+                FROM org_units a JOIN org_units b
+                  ON b.parent_id = a.parent_id AND a.id < b.id AND ST_Intersects(a.geom, b.geom)
+                WHERE a.parent_id = tiles.id AND a.deleted_at IS NULL AND b.deleted_at IS NULL
+               ) AS overlap_m2,
+               ST_Area(whole::geography) AS whole_m2
+        FROM tiles
+        """,
+        root=demo.district.path,
+        shrink=-HAIRLINE_DEGREES,
+    )
+    assert Counter(row["level"] for row in rows) == {"district": 1, "street": 6, "community": 21}
+    for row in rows:
+        assert row["gap_m2"] == 0, row
+        assert row["outside_m2"] == 0, row
+        assert row["overlap_m2"] < 1, row  # R-GRID-1's overlap tolerance
+    city = next(row for row in rows if row["level"] == "district")
+    assert city["whole_m2"] > 900e6  # 喀什市 is about 1,000 km²
+
+
 async def test_every_point_lies_inside_its_grid(demo: Demo) -> None:
     """People, houses and addresses are placed inside their grid's polygon (ST_Covers)."""
     for table in ("people", "houses", "addresses", *FACILITIES):

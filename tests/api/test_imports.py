@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 import xlsxwriter
+from arq.constants import default_queue_name, job_key_prefix
 from arq.worker import Worker
 from fastapi import FastAPI
 from httpx import AsyncClient
@@ -29,7 +30,8 @@ from tests.factories import World, assert_problem, auth
 from tests.routes.imports import REGISTRY, URL, csv_file
 from tests.routes.people import resident_id
 from tests.territory import SUPERUSER_DSN, Committed, committed_territory
-from workers.queue import deserialize, redis_settings, serialize
+from workers.imports import requeue_imports
+from workers.queue import create_pool, deserialize, redis_settings, serialize
 from workers.settings import WorkerSettings, shutdown, startup
 
 REGION = "650502"
@@ -452,14 +454,8 @@ async def test_racing_claims_of_one_row_one_wins_r_imp_2(
         await conn.close()
 
 
-async def test_the_arq_worker_runs_the_import_job_r_imp_1(
-    real_client: AsyncClient, place: Place
-) -> None:
-    """The upload enqueues the job after its commit; a real worker on the tests' Redis reads
-    the file."""
-    body = csv_file([row(name="孙八"), row(name="周九")])
-    r = await real_client.post(URL, headers=place.headers, **upload(place.district_id, body))
-    assert r.status_code == 202
+async def _burst() -> None:
+    """A real arq worker on the tests' Redis, until the queue is empty."""
     worker = Worker(
         functions=WorkerSettings.functions,
         redis_settings=redis_settings(),
@@ -474,5 +470,69 @@ async def test_the_arq_worker_runs_the_import_job_r_imp_1(
         await worker.main()
     finally:
         await worker.close()
+
+
+async def test_the_arq_worker_runs_the_import_job_r_imp_1(
+    real_client: AsyncClient, place: Place
+) -> None:
+    """The upload enqueues the job after its commit; a real worker on the tests' Redis reads
+    the file."""
+    body = csv_file([row(name="孙八"), row(name="周九")])
+    r = await real_client.post(URL, headers=place.headers, **upload(place.district_id, body))
+    assert r.status_code == 202
+    await _burst()
     shown = (await real_client.get(f"{URL}/{r.json()['id']}", headers=place.headers)).json()
     assert (shown["state"], shown["rows_accepted"]) == ("done", 2)
+
+
+async def test_an_upload_whose_job_was_lost_is_enqueued_again_r_imp_1(
+    real_client: AsyncClient, app: FastAPI, place: Place
+) -> None:
+    """The import row is what must not be lost: the cron enqueues every import still queued,
+    once (the job id is the import's)."""
+    r = await real_client.post(
+        URL, headers=place.headers, **upload(place.district_id, csv_file([row(name="吴十")]))
+    )
+    import_id = r.json()["id"]
+    pool = await create_pool()
+    try:
+        # Redis lost the job the upload enqueued.
+        await pool.delete(job_key_prefix + imports.job_id(uuid.UUID(import_id)))
+        await pool.zrem(default_queue_name, imports.job_id(uuid.UUID(import_id)))
+        ctx = {"redis": pool, "sessionmaker": app.state.sessionmaker}
+        first = await requeue_imports(ctx)
+        assert import_id in [str(i) for i in await imports.queued_imports(app.state.sessionmaker)]
+        assert first["enqueued"] >= 1
+        again = await requeue_imports(ctx)
+        assert again["enqueued"] == 0  # already waiting
+        await _burst()
+    finally:
+        await pool.aclose()
+    shown = (await real_client.get(f"{URL}/{import_id}", headers=place.headers)).json()
+    assert (shown["state"], shown["rows_accepted"]) == ("done", 1)
+
+
+async def test_a_skip_racing_a_claim_leaves_one_outcome_r_imp_2(
+    real_client: AsyncClient, app: FastAPI, clock: MovableClock, place: Place
+) -> None:
+    number = resident_id(date(1981, 2, 3), region=REGION)
+    body = csv_file([row(name="郑十一", id_number=number, no_house_reason="借住")])
+    done = await _imported(real_client, app, clock, place, body, "people.csv")
+    pool = await real_client.get(POOL, params={"import_id": done["id"]}, headers=place.headers)
+    row_id = pool.json()["items"][0]["id"]
+    claim, skip = await asyncio.gather(
+        real_client.post(
+            f"{POOL}/claims",
+            json={"grid_id": str(place.data.grid_id), "row_ids": [row_id]},
+            headers=place.headers,
+        ),
+        real_client.post(f"{POOL}/{row_id}/skip", headers=place.headers),
+    )
+    claimed = bool(claim.json()["succeeded"])
+    assert claimed != (skip.status_code == 200), (claim.text, skip.text)
+    if claimed:
+        assert_problem(skip, 409, "import_row_claimed")
+    left = await real_client.get(
+        POOL, params={"import_id": done["id"], "claimed": "true"}, headers=place.headers
+    )
+    assert [i["claimed"] for i in left.json()["items"]] == ["claimed" if claimed else "skipped"]

@@ -4,15 +4,19 @@ organisations — the service teams of those categories — with their active me
 
 import csv
 import io
+from typing import Any
 
 from httpx import AsyncClient
+from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.places import TeamCategory
 from services import teams
 from services.models import JurisdictionProfile
+from tests.api.test_uploads import recording
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth, make_user, system_ctx
+from tests.routes.attachments import GPS_IFD, photo, ready_upload
 from tests.routes.places import MEMBER_PHONE, audit_actions, count_rows, make_member, make_team
 
 
@@ -24,7 +28,7 @@ def roster_url(unit_id: object) -> str:
     return f"/api/v1/org-units/{unit_id}/roster"
 
 
-PROFILE = {
+PROFILE: dict[str, Any] = {
     "overview": "辖区面积12平方公里，常住人口3.2万。",
     "geography": "位于喀什市东部。",
     "economy": "以商贸、旅游为主。",
@@ -45,7 +49,8 @@ async def test_r_jurinfo_1_a_profile_starts_empty_and_is_replaced_with_if_match(
     r = await client.put(url, json=PROFILE, headers={**headers, "If-Match": '"0"'})
     assert r.status_code == 200, r.text
     assert r.headers["etag"] == '"1"'
-    assert r.json()["images"] == PROFILE["images"] and r.json()["economy"] == "以商贸、旅游为主。"
+    shown = [{**image, "upload_id": None} for image in PROFILE["images"]]
+    assert r.json()["images"] == shown and r.json()["economy"] == "以商贸、旅游为主。"
     assert r.json()["updated_at"] == "2026-11-23T10:00:00+08:00"
     stale = await client.put(url, json={"overview": "改"}, headers={**headers, "If-Match": '"0"'})
     assert_problem(stale, 412, "precondition_failed")
@@ -88,6 +93,74 @@ async def test_r_jurinfo_1_bad_profiles_are_refused_whole(
     assert (
         await client.get(profile_url(world.g1.id), headers=auth(world.worker_g1, clock))
     ).status_code == 200
+
+
+async def test_r_jurinfo_1_uploaded_photos_are_kept_and_served_without_their_exif(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    headers = auth(world.admin_s1, clock)
+    url = profile_url(world.c1.id)
+    upload = await ready_upload(session, clock, world.admin_s1, photo())
+    images = [{"upload_id": str(upload["id"]), "caption": "街景"}, PROFILE["images"][0]]
+    r = await client.put(url, json={"images": images}, headers=headers)
+    assert r.status_code == 200, r.text
+    served = f"{url}/images/{upload['id']}"
+    assert r.json()["images"] == [
+        {"url": served, "upload_id": str(upload["id"]), "caption": "街景"},
+        {**PROFILE["images"][0], "upload_id": None},
+    ]
+    image = await client.get(served, headers=auth(world.worker_g1, clock))
+    assert_problem(image, 404, "org_unit_not_found")  # a grid worker does not see up
+    image = await client.get(served, headers=headers)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    assert GPS_IFD not in Image.open(io.BytesIO(image.content)).getexif()
+    # Saved again with the photo it already shows: kept, not taken twice.
+    r = await client.put(url, json={"images": images[:1]}, headers=headers)
+    assert r.status_code == 200 and r.json()["images"][0]["url"] == served
+    # Gone from the profile: no longer served.
+    r = await client.put(url, json={"images": []}, headers=headers)
+    assert_problem(await client.get(served, headers=headers), 404, "profile_image_not_found")
+
+
+async def test_r_jurinfo_1_a_photo_must_be_the_callers_own_unused_image_upload(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    headers = auth(world.admin_s1, clock)
+    used = await ready_upload(session, clock, world.admin_s1, photo())
+    r = await client.put(
+        profile_url(world.c1.id), json={"images": [{"upload_id": str(used["id"])}]}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    others = await ready_upload(session, clock, world.worker_g1, photo())
+    sound = await ready_upload(
+        session, clock, world.admin_s1, recording(), filename="a.wav", content_type="audio/wav"
+    )
+    images = [
+        {"upload_id": str(used["id"])},  # already another profile's
+        {"url": "https://img.example.cn/ok.jpg"},
+        {"upload_id": str(others["id"])},  # someone else's
+        {"upload_id": str(sound["id"])},  # not a photo
+        {"upload_id": "00000000-0000-4000-8000-000000000000"},  # no such upload
+    ]
+    before = await count_rows(session, JurisdictionProfile)
+    problem = assert_problem(
+        await client.put(profile_url(world.c2.id), json={"images": images}, headers=headers),
+        422,
+        "profile_image_upload_invalid",
+    )
+    assert [e["field"] for e in problem["errors"]] == [
+        "images.0.upload_id",
+        "images.2.upload_id",
+        "images.3.upload_id",
+        "images.4.upload_id",
+    ]
+    assert await count_rows(session, JurisdictionProfile) == before
+    both = {"images": [{"url": "https://img.example.cn/a.jpg", "upload_id": str(used["id"])}]}
+    assert_problem(
+        await client.put(profile_url(world.c2.id), json=both, headers=headers),
+        422,
+        "validation_failed",
+    )
 
 
 async def test_r_jurinfo_1_roster_lists_active_members_of_political_organisations(

@@ -37,6 +37,9 @@ REGISTRY_PREFIXES = (
     "/api/v1/video-points",
     "/api/v1/map",
     "/api/v1/users",
+    # Imported rows and comparisons carry the personal data of their files (SPEC §4).
+    "/api/v1/import-pool",
+    "/api/v1/comparisons",
 )
 
 

@@ -150,6 +150,8 @@ async def test_r_mob_1_visit_log_links_people_of_the_grid_and_refuses_stale_edit
     assert_problem(stale, 412, "precondition_failed")
     assert (await client.get(url, headers=headers)).json()["content"] == "第二次走访"
     assert await audit_actions(session, visit["id"]) == ["visit.create", "visit.update"]
+    forged = await client.get(f"{M}/visits", params={"cursor": "WyJ4Il0"}, headers=headers)
+    assert_problem(forged, 400, "cursor_invalid")
     listed = await client.get(
         f"{M}/visits", params={"person_id": str(person["id"])}, headers=headers
     )
@@ -178,8 +180,12 @@ async def test_r_mob_1_one_check_in_open_at_a_time(
     assert_problem(none_open, 409, "no_open_check_in")
     reopened = await client.post(f"{M}/check-ins", json={"location": at(*IN_G1)}, headers=headers)
     assert reopened.status_code == 201
-    mine = await client.get(f"{M}/check-ins", headers=headers)
-    assert [c["id"] for c in mine.json()] == [reopened.json()["id"], opened.json()["id"]]
+    mine = await client.get(f"{M}/check-ins", params={"limit": 1}, headers=headers)
+    assert [c["id"] for c in mine.json()["items"]] == [reopened.json()["id"]]
+    cursor = mine.json()["next_cursor"]
+    rest = await client.get(f"{M}/check-ins", params={"cursor": cursor}, headers=headers)
+    assert [c["id"] for c in rest.json()["items"]] == [opened.json()["id"]]
+    assert rest.json()["total"] == 2 and rest.json()["next_cursor"] is None
 
 
 def _points(*minutes: int) -> list[dict[str, Any]]:

@@ -6,10 +6,13 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient, Response
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.routers import open311 as open311_router
 from domain.events import SUBTYPES, Category
 from domain.open311 import SERVICES
 from domain.org import Level
@@ -28,6 +31,14 @@ V2 = "/open311/v2"
 ACCEPT = {"responsible_person": "王建国", "responsible_phone": "13912345678"}
 # Inside grid G1 (75.90–75.95 E, 39.40–39.45 N).
 INSIDE = {"lat": "39.42", "long": "75.92"}
+
+
+@pytest.fixture(autouse=True)
+async def fresh_throttle(app: FastAPI) -> None:
+    """Each test starts with the public reads' allowance unspent (Redis outlives tests)."""
+    keys = [key async for key in app.state.redis.scan_iter("throttle:open311:*")]
+    if keys:
+        await app.state.redis.delete(*keys)
 
 
 def agency(world: World, *permissions: str) -> Principal:
@@ -170,6 +181,9 @@ async def test_r_api_2_unknown_service_code_and_format(client: AsyncClient, worl
     # A format the endpoint does not offer is a resource that does not exist (in XML,
     # "XML is a required format").
     assert_errors(await client.get(f"{V2}/services.html"), 404, "xml")
+    assert_errors(await client.get(f"{V2}/potholes.json"), 404)
+    assert_errors(await client.get(f"{V2}/services/x/y.xml"), 404, "xml")
+    assert_errors(await client.delete(f"{V2}/requests.json"), 400)
     english = await client.get(f"{V2}/services/x.json", headers={"Accept-Language": "en"})
     assert assert_errors(english, 404) == ["Service code x not found"]
 
@@ -306,6 +320,8 @@ async def test_r_api_2_request_filters(
         return [r["service_request_id"] for r in found]
 
     assert await ids() == [health, cover, light]
+    listed = xml(await client.get(f"{V2}/requests.xml", params={"status": "open"}))
+    assert [r.findtext("service_request_id") for r in listed] == [health, light]
     assert await ids(service_request_id=f"{light},{health}", status="closed") == [health, light]
     assert await ids(service_code="city_component-street_light,livelihood-health") == [
         health,
@@ -358,6 +374,7 @@ async def test_r_api_2_malformed_arguments_are_400(client: AsyncClient, world: W
         {"page_size": "1001"},
         {"page": "x"},
         {"service_code": "dispute-nope"},
+        {"jurisdiction_id": "x" * 65},
     ):
         assert_errors(await client.get(f"{V2}/requests.json", params=params), 400)
     [text] = assert_errors(
@@ -405,3 +422,19 @@ async def test_r_api_2_token_flow(
     # "404 - jurisdiction_id or token not found".
     assert_errors(await client.get(f"{V2}/tokens/nope.json"), 404)
     assert_errors(await client.get(f"{V2}/tokens/nope.xml"), 404, "xml")
+
+
+async def test_r_api_2_public_reads_are_throttled_per_address(
+    client: AsyncClient, world: World, clock: MovableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads need no key, so one client address gets a bounded allowance an hour (as the
+    public form, R-CIT-1); over it, 429 in the spec's error format with Retry-After."""
+    monkeypatch.setattr(open311_router, "PUBLIC_READS_PER_HOUR", 3)
+    clock.current = clock.current.replace(minute=0, second=0)
+    for _ in range(3):
+        assert (await client.get(f"{V2}/services.json")).status_code == 200
+    refused = await client.get(f"{V2}/services.xml")
+    assert_errors(refused, 429, "xml")
+    assert refused.headers["Retry-After"] == "3600"
+    clock.advance(timedelta(hours=1))
+    assert (await client.get(f"{V2}/services.json")).status_code == 200

@@ -1,17 +1,20 @@
 """R-ORG-1 org units over the API: code shapes, one level below the parent, unique live codes,
-top units only for whole-tree users; R-JUR-1: own unit and below only, 404 outside."""
+top units only for whole-tree users; R-JUR-1: own unit and below only, 404 outside;
+R-GRID-1: a reshaped or moved unit keeps its children inside it."""
 
 import uuid
 from typing import Any
 
 from httpx import AsyncClient
+from shapely import affinity
+from shapely.geometry import Polygon, shape
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import set_scope
 from services.models import AuditEntry, OrgUnit
 from tests.conftest import MovableClock
-from tests.factories import World, assert_problem, auth, make_user
+from tests.factories import World, assert_problem, auth, geojson, make_user, square
 
 UNITS = "/api/v1/org-units"
 
@@ -477,3 +480,65 @@ async def test_r_jur_1_grid_worker_sees_its_grid_only(
         UNITS, json=unit_body("653101001008", "community", world.s1.id), headers=headers
     )
     assert_problem(r, 403, "permission_denied")
+
+
+async def _reshape(
+    client: AsyncClient, world: World, clock: MovableClock, unit: OrgUnit, shape: Polygon
+) -> Any:
+    return await client.patch(
+        f"{UNITS}/{unit.id}",
+        json={"geometry": geojson(shape)},
+        headers={**auth(world.admin_d, clock), "If-Match": f'"{unit.version}"'},
+    )
+
+
+async def test_r_grid_1_a_community_cannot_be_reshaped_off_its_grids(
+    client: AsyncClient, world: World, clock: MovableClock
+) -> None:
+    """Shrinking C1 would leave the east of G2 outside: 422 with that part, nothing saved."""
+    before = (await client.get(f"{UNITS}/{world.c1.id}", headers=auth(world.admin_d, clock))).json()
+    r = await _reshape(client, world, clock, world.c1, square(75.90, 39.40, 75.97, 39.50))
+    body = assert_problem(r, 422, "unit_leaves_children_outside")
+    assert [c["code"] for c in body["children"]] == [world.g2.code]
+    assert body["errors"][0]["field"] == "geometry"
+    assert world.g2.code in body["detail"]
+    outside = shape(body["geometry"])
+    assert outside.symmetric_difference(square(75.97, 39.40, 76.00, 39.45)).area < 1e-12
+    after = (await client.get(f"{UNITS}/{world.c1.id}", headers=auth(world.admin_d, clock))).json()
+    assert after == before
+
+
+async def test_r_grid_1_moving_a_community_names_every_grid_left_outside(
+    client: AsyncClient, world: World, clock: MovableClock
+) -> None:
+    moved = affinity.translate(square(75.90, 39.40, 76.00, 39.50), yoff=0.01)
+    body = assert_problem(
+        await _reshape(client, world, clock, world.c1, moved), 422, "unit_leaves_children_outside"
+    )
+    assert [c["code"] for c in body["children"]] == sorted([world.g1.code, world.g2.code])
+    assert (
+        shape(body["geometry"]).symmetric_difference(square(75.90, 39.40, 76.00, 39.41)).area
+        < 1e-12
+    )
+
+
+async def test_r_grid_1_a_reshape_that_keeps_the_grids_inside_is_saved(
+    client: AsyncClient, world: World, clock: MovableClock
+) -> None:
+    """Growing C1, or trimming it by less than the 1 m tolerance, keeps its grids inside."""
+    grown = square(75.90, 39.40, 76.00, 39.55)
+    r = await _reshape(client, world, clock, world.c1, grown)
+    assert r.status_code == 200, r.text
+    assert shape(r.json()["geometry"]).equals(grown)
+    half_a_metre = 0.5 / 85_800  # degrees of longitude at 39.4° N
+    trimmed = square(75.90, 39.40, 76.00 - half_a_metre, 39.55)
+    world.c1.version = r.json()["version"]
+    assert (await _reshape(client, world, clock, world.c1, trimmed)).status_code == 200
+
+
+async def test_r_grid_1_a_street_cannot_be_reshaped_off_its_communities(
+    client: AsyncClient, world: World, clock: MovableClock
+) -> None:
+    r = await _reshape(client, world, clock, world.s1, square(75.90, 39.40, 76.00, 39.55))
+    body = assert_problem(r, 422, "unit_leaves_children_outside")
+    assert [c["code"] for c in body["children"]] == [world.c2.code]

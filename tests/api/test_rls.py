@@ -49,6 +49,48 @@ async def test_every_scoped_table_forces_row_level_security(session: AsyncSessio
     )
 
 
+# Tables holding territorial rows (an ltree column) that are not row-level secured, and why.
+# Every other such table must be.
+NOT_ROW_SECURED = {
+    # Routing rules are configuration every reporter's request is matched against, whoever
+    # reports (migration 0015); writes are checked against the owner's path by the service.
+    "routing_rules",
+    # Handbooks are published by a unit for everyone below it: readers sit under the row's
+    # path, the opposite of the subtree rule RLS applies (services.handbooks.readable).
+    "handbooks",
+    # Notifications are rows per recipient, written by whoever's action notifies them (a
+    # department's action notifies a community outside its own path), so the subtree rule
+    # does not fit; services.notifications reads only the caller's own. A per-recipient
+    # policy is not built yet.
+    "notifications",
+}
+
+
+async def test_every_territorial_table_is_row_level_secured(session: AsyncSession) -> None:
+    """R-JUR-1 backstop, for tables added later too: every table with an ltree column has
+    row-level security enabled and forced, and the app role owns no table at all."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'"
+                " WHERE c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_attribute a"
+                "   WHERE a.attrelid = c.oid AND a.atttypid = 'ltree'::regtype"
+                "   AND NOT a.attisdropped)"
+            )
+        )
+    ).all()
+    assert len(rows) > 20
+    unsecured = {
+        r.relname for r in rows if not (r.relrowsecurity and r.relforcerowsecurity)
+    } - NOT_ROW_SECURED
+    assert unsecured == set()
+    owned = (
+        await session.execute(text("SELECT count(*) FROM pg_tables WHERE tableowner = 'grid_app'"))
+    ).scalar_one()
+    assert owned == 0
+
+
 @pytest.mark.parametrize("table", SCOPED_TABLES)
 @pytest.mark.parametrize("scope", [None, ""], ids=["unset", "empty"])
 async def test_unset_or_empty_scope_sees_no_rows(

@@ -4,11 +4,16 @@ reordering batches), updates name the version they were made on and a newer serv
 comes back as a conflict, never overwritten; a `since` cursor pulls what changed in my
 jurisdiction."""
 
+import asyncio
 import random
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
+import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +24,9 @@ from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth, make_user
 from tests.routes.mobile import IN_G1, at, make_visit, visit_body
 from tests.routes.people import make_person
+from tests.territory import SUPERUSER_DSN, Committed, committed_territory, real_client
+
+__all__ = ["real_client"]
 
 URL = "/api/v1/sync"
 
@@ -230,3 +238,57 @@ async def test_r_mob_2_a_batch_over_the_limit_is_refused_whole(
     r = await client.post(URL, json={"operations": batch}, headers=auth(world.worker_g1, clock))
     assert_problem(r, 422, "validation_failed")
     assert await counts(session) == before
+
+
+REGION = "652901"
+
+
+@pytest.fixture
+async def territory(app: FastAPI, clock: MovableClock) -> AsyncIterator[Committed]:
+    async with committed_territory(app, clock, region=REGION, west=88.0, south=40.0) as data:
+        try:
+            yield data
+        finally:
+            conn = await asyncpg.connect(SUPERUSER_DSN)
+            district = f"(SELECT path FROM org_units WHERE code = '{REGION}000000')"
+            users = f"SELECT id FROM users WHERE path <@ {district}"
+            try:
+                await conn.execute(
+                    f"DELETE FROM sync_operations WHERE user_id IN ({users});"
+                    f"DELETE FROM visit_logs WHERE grid_id = '{data.grid_id}';"
+                )
+            finally:
+                await conn.close()
+
+
+async def test_r_mob_2_two_phones_racing_with_one_operation_apply_it_once(
+    real_client: AsyncClient, territory: Committed
+) -> None:
+    """Real commits on separate connections: the second request waits on the first's claim
+    of the operation id, then answers with the first one's result."""
+    create = op(
+        "visit.create",
+        {
+            "grid_id": str(territory.grid_id),
+            "visited_at": "2026-11-23T09:30:00+08:00",
+            "topic": "visit",
+            "content": "并发重放",
+        },
+    )
+    answers = await asyncio.gather(
+        *(
+            real_client.post(URL, json={"operations": [create]}, headers=territory.headers)
+            for _ in range(2)
+        )
+    )
+    results = [r.json()["results"][0] for r in answers]
+    assert sorted(r["status"] for r in results) == ["already_applied", "created"]
+    assert len({r["target_id"] for r in results}) == 1
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM visit_logs WHERE grid_id = $1", territory.grid_id
+        )
+    finally:
+        await conn.close()
+    assert stored == 1

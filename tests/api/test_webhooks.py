@@ -25,6 +25,7 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from domain.messages import render
 from domain.principal import SYSTEM_SCOPE
 from services import ssrf
 from services.db import set_scope
@@ -181,10 +182,15 @@ async def test_r_api_3_a_loopback_target_is_refused_unless_the_operator_allows_i
     ):
         r = await client.post(path, json={"url": target}, headers=admin)
         body = assert_problem(r, 422, "webhook_invalid")
-        assert body["errors"][0]["field"] == "url", target
+        forbidden = {"field": "url", "message": render("webhook_url_forbidden", {}, "zh")}
+        assert body["errors"] == [forbidden], target
     for target in ("ftp://93.184.215.14/x", "https://user:pw@93.184.215.14/x", "not a url"):
         r = await client.post(path, json={"url": target}, headers=admin)
-        assert_problem(r, 422, "webhook_invalid")
+        body = assert_problem(r, 422, "webhook_invalid")
+        assert body["errors"][0]["message"] == render("webhook_url_invalid", {}, "zh"), target
+    r = await client.post(path, json={"url": "https://no-such-host.invalid/x"}, headers=admin)
+    body = assert_problem(r, 422, "webhook_invalid")
+    assert body["errors"][0]["message"] == render("webhook_url_unresolved", {}, "zh")
     assert receiver.received == []
 
     monkeypatch.setattr(get_settings(), "webhook_allow_networks", "127.0.0.1/32")

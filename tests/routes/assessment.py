@@ -81,6 +81,7 @@ UNSCOPED = {
     ("GET", RULE_SETS),
     ("GET", f"{RULE_SETS}/export"),
     ("GET", REVIEWS),
+    ("GET", f"{REVIEWS}/export"),
 }
 
 LISTS: list[ListEntry] = [(RULE_SETS, _seed_rule_sets), (REVIEWS, _seed_reviews)]

@@ -14,6 +14,7 @@ UNSCOPED = {
     ("GET", "/api/v1/roles"),
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/audit/verify"),
+    ("GET", "/api/v1/audit/export"),
     ("GET", "/api/v1/org-units/export"),
     ("GET", "/api/v1/grids/export"),
     ("GET", "/api/v1/departments/export"),

@@ -16,7 +16,7 @@ from services.clock import Clock
 from services.models import Import, ImportRow, OrgUnit
 from tests.factories import World, system_ctx
 from tests.routes import Call, ListEntry, Setup
-from tests.routes.people import make_person, resident_id
+from tests.routes.people import PERSON_PHONE, make_person, resident_id
 
 URL = "/api/v1/imports"
 POOL = "/api/v1/import-pool"
@@ -57,7 +57,7 @@ async def make_pool_row(
 ) -> ImportRow:
     """A row of a finished import in G1's pool."""
     record = await make_import(session, clock, world.district, state="done")
-    values = {"name": "李四", "id_number": resident_id(), **values}
+    values = {"name": "李四", "id_number": resident_id(), "phone": PERSON_PHONE, **values}
     row = ImportRow(
         id=uuid.uuid4(),
         import_id=record.id,
@@ -184,5 +184,5 @@ SCOPED: dict[tuple[str, str], Setup] = {
     ("POST", COMPARE): _compare_upload,
     ("GET", f"{COMPARE}/{{comparison_id}}"): _on_comparison(),
     ("GET", f"{COMPARE}/{{comparison_id}}/lines"): _on_comparison("/lines"),
-    ("GET", f"{COMPARE}/{{comparison_id}}/export"): _on_comparison("/export"),
+    ("GET", f"{COMPARE}/{{comparison_id}}/lines/export"): _on_comparison("/lines/export"),
 }
