@@ -4,14 +4,18 @@ in the app and optionally by SMS; recipients read them in their notifications.""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
+from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from api.deps import Paging, requires
+from api.exporting import ExportFormat, export_list
 from api.schemas.common import PROBLEM_RESPONSES, Input, Instant, Output, PageOut
+from domain.errors import PermissionDenied
 from domain.permissions import Perm
 from services import notices
 from services.context import Ctx
+from services.exporting import Column
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"], responses=PROBLEM_RESPONSES)
 
@@ -62,6 +66,36 @@ async def list_notices(
     items, following, total = await notices.list_notices(ctx, limit=page.limit, cursor=page.cursor)
     return PageOut[NoticeOut](
         items=[NoticeOut.model_validate(item) for item in items], next_cursor=following, total=total
+    )
+
+
+NOTICE_COLUMNS = [
+    Column("created_at", "发布时间"),
+    Column("title", "标题"),
+    Column("body", "正文"),
+    Column("audience", "范围"),
+    Column("recipients", "送达人数"),
+    Column("texted", "短信条数"),
+]
+
+
+@router.get("/export", response_class=StreamingResponse)
+async def export_notices(
+    request: Request,
+    ctx: Annotated[Ctx, requires(Perm.DATA_EXPORT)],
+    format: ExportFormat = ExportFormat.XLSX,
+) -> StreamingResponse:
+    if not ctx.principal.can(Perm.NOTICE_WRITE):
+        raise PermissionDenied()
+    return await export_list(
+        request,
+        ctx,
+        notices.notices_query(ctx),
+        NOTICE_COLUMNS,
+        fmt=format,
+        filename="通知公告",
+        target_type="notice",
+        filters={},
     )
 
 

@@ -33,7 +33,7 @@ async def _one(session: AsyncSession, world: World, clock: Clock) -> Call:
     return Call(f"/api/v1/notices/{notice['id']}")
 
 
-UNSCOPED: set[tuple[str, str]] = {("GET", "/api/v1/notices")}
+UNSCOPED: set[tuple[str, str]] = {("GET", "/api/v1/notices"), ("GET", "/api/v1/notices/export")}
 
 LISTS: list[ListEntry] = [("/api/v1/notices", _seed)]
 
