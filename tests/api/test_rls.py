@@ -52,15 +52,6 @@ async def test_every_scoped_table_forces_row_level_security(session: AsyncSessio
     )
 
 
-# Tables holding territorial rows (an ltree column) that are not row-level secured, and why.
-# Every other such table must be.
-NOT_ROW_SECURED = {
-    # Handbooks are published by a unit for everyone below it: readers sit under the row's
-    # path, the opposite of the subtree rule RLS applies (services.handbooks.readable).
-    "handbooks",
-}
-
-
 async def test_every_territorial_table_is_row_level_secured(session: AsyncSession) -> None:
     """R-JUR-1 backstop, for tables added later too: every table with an ltree column has
     row-level security enabled and forced, and the app role owns no table at all."""
@@ -76,10 +67,7 @@ async def test_every_territorial_table_is_row_level_secured(session: AsyncSessio
         )
     ).all()
     assert len(rows) > 20
-    unsecured = {
-        r.relname for r in rows if not (r.relrowsecurity and r.relforcerowsecurity)
-    } - NOT_ROW_SECURED
-    assert unsecured == set()
+    assert {r.relname for r in rows if not (r.relrowsecurity and r.relforcerowsecurity)} == set()
     owned = (
         await session.execute(text("SELECT count(*) FROM pg_tables WHERE tableowner = 'grid_app'"))
     ).scalar_one()

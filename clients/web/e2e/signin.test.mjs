@@ -33,7 +33,7 @@ test('each demo role sees only the menus its permissions allow', async () => {
     grid_worker: ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据', '站内通知', '个人信息'],
     department_handler: ['事件工作台', '指挥中心', '研判分析', '站内通知', '个人信息'],
     auditor: ['研判分析', '实有人口', '基础数据', '个人信息'],
-    admin: ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据', '站内通知', '个人信息'],
+    admin: ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据', '通知公告', '站内通知', '个人信息'],
   };
   for (const [username, items] of Object.entries(expected)) {
     const page = await signIn(browser, username);

@@ -14,6 +14,7 @@ import { Analysis } from './pages/Analysis';
 import { CommandCentre } from './pages/CommandCentre';
 import { EventDetail } from './pages/EventDetail';
 import { Login } from './pages/Login';
+import { Notices } from './pages/Notices';
 import { Notifications } from './pages/Notifications';
 import { People } from './pages/People';
 import { Profile } from './pages/Profile';
@@ -70,6 +71,7 @@ export function App() {
                   <Route path="/analysis" element={<Analysis />} />
                   <Route path="/people" element={<People />} />
                   <Route path="/registries" element={<Registries />} />
+                  <Route path="/notices" element={<Notices />} />
                   <Route path="/notifications" element={<Notifications />} />
                   <Route path="/profile" element={<Profile />} />
                   <Route path="*" element={<Navigate to="/" replace />} />

@@ -371,6 +371,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/assessment/reviews/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Reviews
+         * @description The filtered reviews as CSV or XLSX (R-EXP-1), for those who may read them.
+         */
+        get: operations["export_reviews_api_v1_assessment_reviews_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/assessment/reviews/{review_id}": {
         parameters: {
             query?: never;
@@ -613,6 +633,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Audit
+         * @description The filtered entries, newest first, as CSV or XLSX (R-EXP-1); for readers of the
+         *     trail only.
+         */
+        get: operations["export_audit_api_v1_audit_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/verify": {
         parameters: {
             query?: never;
@@ -817,26 +858,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/comparisons/{comparison_id}/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export Comparison
-         * @description The report to download, with the list's filters.
-         */
-        get: operations["export_comparison_api_v1_comparisons__comparison_id__export_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/comparisons/{comparison_id}/lines": {
         parameters: {
             query?: never;
@@ -849,6 +870,26 @@ export interface paths {
          * @description The differences, filtered by outcome and unit, masked per R-JUR-3.
          */
         get: operations["list_comparison_lines_api_v1_comparisons__comparison_id__lines_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/comparisons/{comparison_id}/lines/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Comparison
+         * @description The report to download, with the list's filters.
+         */
+        get: operations["export_comparison_api_v1_comparisons__comparison_id__lines_export_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -985,6 +1026,150 @@ export interface paths {
          * @description Release the address explicitly (409 `component_not_bound` when there is none).
          */
         post: operations["unbind_component_api_v1_components__component_id__unbind_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/daily/ledgers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Ledger Entries
+         * @description Ledger entries in jurisdiction by title; `q` searches title, number and content.
+         */
+        get: operations["list_ledger_entries_api_v1_daily_ledgers_get"];
+        put?: never;
+        /**
+         * Create Ledger Entry
+         * @description An entry in a unit's ledger of the year (meeting, document, activity, special work
+         *     or work log); a document needs its number.
+         */
+        post: operations["create_ledger_entry_api_v1_daily_ledgers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/daily/ledgers/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export Ledger Entries */
+        get: operations["export_ledger_entries_api_v1_daily_ledgers_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/daily/ledgers/{entry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Ledger Entry */
+        get: operations["get_ledger_entry_api_v1_daily_ledgers__entry_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Update Ledger Entry */
+        patch: operations["update_ledger_entry_api_v1_daily_ledgers__entry_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/daily/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Reports
+         * @description Filed reports in jurisdiction by period; `unit_id` takes the unit's subtree.
+         */
+        get: operations["list_reports_api_v1_daily_reports_get"];
+        put?: never;
+        /**
+         * File Report
+         * @description A community files its figures for a finished period (flagged `late` after the
+         *     deadline; once per period).
+         */
+        post: operations["file_report_api_v1_daily_reports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/daily/reports/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export Reports */
+        get: operations["export_reports_api_v1_daily_reports_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/daily/reports/{report_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Report */
+        get: operations["get_report_api_v1_daily_reports__report_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Amend Report
+         * @description A superior amends a subordinate's figures, with a reason (audited); the filing unit
+         *     itself may not (403 `amend_needs_superior`).
+         */
+        patch: operations["amend_report_api_v1_daily_reports__report_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/daily/rollup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rollup
+         * @description A unit's figures for a period: its children's summed (汇总上报), child by child.
+         */
+        get: operations["rollup_api_v1_daily_rollup_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1503,7 +1688,7 @@ export interface paths {
         };
         /**
          * Export Grids
-         * @description The filtered grid list as CSV or XLSX (R-EXP-1).
+         * @description The filtered grid list as CSV or XLSX (R-EXP-1), the live layout or as of a time.
          */
         get: operations["export_grids_api_v1_grids_export_get"];
         put?: never;
@@ -2487,7 +2672,7 @@ export interface paths {
         };
         /**
          * My Check Ins
-         * @description My latest check-ins, newest first.
+         * @description My check-ins, newest first.
          */
         get: operations["my_check_ins_api_v1_mobile_check_ins_get"];
         put?: never;
@@ -2693,6 +2878,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notices/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export Notices */
+        get: operations["export_notices_api_v1_notices_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notices/{notice_id}": {
         parameters: {
             query?: never;
@@ -2878,9 +3080,30 @@ export interface paths {
         get: operations["get_profile_api_v1_org_units__unit_id__profile_get"];
         /**
          * Put Profile
-         * @description Replace the profile (text sections and image URLs); `If-Match` guards it.
+         * @description Replace the profile (text sections and images: addresses, or photos uploaded through
+         *     `/api/v1/uploads`, which the profile then keeps); `If-Match` guards it.
          */
         put: operations["put_profile_api_v1_org_units__unit_id__profile_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/org-units/{unit_id}/profile/images/{upload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Profile Image
+         * @description A photo the profile shows, as stored (re-encoded without its EXIF).
+         */
+        get: operations["get_profile_image_api_v1_org_units__unit_id__profile_images__upload_id__get"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -4711,6 +4934,15 @@ export interface components {
             /** Note */
             note?: string | null;
         };
+        /** AmendIn */
+        AmendIn: {
+            /** Figures */
+            figures: {
+                [key: string]: unknown;
+            };
+            /** Reason */
+            reason: string;
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /** Agency */
@@ -4988,48 +5220,6 @@ export interface components {
              * Format: uuid
              */
             address_id: string;
-        };
-        /** Body_create_comparison_api_v1_comparisons_post */
-        Body_create_comparison_api_v1_comparisons_post: {
-            /**
-             * File
-             * @description XLSX, CSV (UTF-8 or GBK) or XML
-             */
-            file: string;
-            /**
-             * Registry
-             * @description the template the file follows
-             */
-            registry: string;
-            /**
-             * Source
-             * @description the department
-             */
-            source: string;
-            /**
-             * Unit Id
-             * Format: uuid
-             * @description compared with this unit's subtree
-             */
-            unit_id: string;
-        };
-        /** Body_create_import_api_v1_imports_post */
-        Body_create_import_api_v1_imports_post: {
-            /**
-             * District Id
-             * Format: uuid
-             */
-            district_id: string;
-            /**
-             * File
-             * @description XLSX, CSV (UTF-8 or GBK) or XML
-             */
-            file: string;
-            /**
-             * Registry
-             * @description a template's registry code
-             */
-            registry: string;
         };
         /** Body_upload_file_api_v1_uploads_file_post */
         Body_upload_file_api_v1_uploads_file_post: {
@@ -5429,6 +5619,30 @@ export interface components {
              * @description per unit in jurisdiction
              */
             units: components["schemas"]["ComparisonUnitOut"][];
+        };
+        /** ComparisonIn */
+        ComparisonIn: {
+            /**
+             * File
+             * @description XLSX, CSV (UTF-8 or GBK) or XML
+             */
+            file: string;
+            /**
+             * Registry
+             * @description the template the file follows
+             */
+            registry: string;
+            /**
+             * Source
+             * @description the department
+             */
+            source: string;
+            /**
+             * Unit Id
+             * Format: uuid
+             * @description compared with this unit's subtree
+             */
+            unit_id: string;
         };
         /** ComparisonLineOut */
         ComparisonLineOut: {
@@ -5874,6 +6088,8 @@ export interface components {
             address: string | null;
             /** Appeals */
             appeals: components["schemas"]["AppealOut"][];
+            /** Attachments */
+            attachments: components["schemas"]["AttachmentOut"][];
             /** Category */
             category: string;
             citizen: components["schemas"]["CitizenOut"] | null;
@@ -5954,6 +6170,8 @@ export interface components {
             address: string | null;
             /** Appeals */
             appeals: components["schemas"]["AppealOut"][];
+            /** Attachments */
+            attachments: components["schemas"]["AttachmentOut"][];
             /** Category */
             category: string;
             citizen: components["schemas"]["CitizenOut"] | null;
@@ -6258,6 +6476,11 @@ export interface components {
          * @enum {string}
          */
         FollowStatus: "followed" | "unfollowed";
+        /**
+         * Form
+         * @enum {string}
+         */
+        Form: "dispute" | "hotspot";
         /**
          * Gender
          * @enum {string}
@@ -6797,6 +7020,27 @@ export interface components {
              */
             household_no: string;
         };
+        /**
+         * ImportIn
+         * @description The multipart form of an upload.
+         */
+        ImportIn: {
+            /**
+             * District Id
+             * Format: uuid
+             */
+            district_id: string;
+            /**
+             * File
+             * @description XLSX, CSV (UTF-8 or GBK) or XML
+             */
+            file: string;
+            /**
+             * Registry
+             * @description a template's registry code
+             */
+            registry: string;
+        };
         /** ImportOut */
         ImportOut: {
             /** Created At */
@@ -6887,6 +7131,38 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** LedgerIn */
+        LedgerIn: {
+            /**
+             * Content
+             * @default
+             */
+            content?: string;
+            /** Doc No */
+            doc_no?: string | null;
+            kind: components["schemas"]["LedgerKind"];
+            /**
+             * Occurred On
+             * Format: date
+             */
+            occurred_on: string;
+            /** Subtype */
+            subtype: string;
+            /** Title */
+            title: string;
+            /**
+             * Unit Id
+             * Format: uuid
+             */
+            unit_id: string;
+            /** Year */
+            year: number;
+        };
+        /**
+         * LedgerKind
+         * @enum {string}
+         */
+        LedgerKind: "meeting" | "document" | "activity" | "special_work" | "work_log";
         /** LedgerLineOut */
         LedgerLineOut: {
             /** Action Id */
@@ -6922,6 +7198,57 @@ export interface components {
             supervision_id: string | null;
             /** Unit Id */
             unit_id: string | null;
+        };
+        /** LedgerOut */
+        LedgerOut: {
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /** Doc No */
+            doc_no: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Occurred On
+             * Format: date
+             */
+            occurred_on: string;
+            /** Subtype */
+            subtype: string;
+            /** Title */
+            title: string;
+            /**
+             * Unit Id
+             * Format: uuid
+             */
+            unit_id: string;
+            /** Unit Name */
+            unit_name: string;
+            /** Updated At */
+            updated_at: string;
+            /** Version */
+            version: number;
+            /** Year */
+            year: number;
+        };
+        /** LedgerPatch */
+        LedgerPatch: {
+            /** Content */
+            content?: string | null;
+            /** Doc No */
+            doc_no?: string | null;
+            /** Occurred On */
+            occurred_on?: string | null;
+            /** Subtype */
+            subtype?: string | null;
+            /** Title */
+            title?: string | null;
         };
         /**
          * Level
@@ -7512,6 +7839,15 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** PageOut[CheckInOut] */
+        PageOut_CheckInOut_: {
+            /** Items */
+            items: components["schemas"]["CheckInOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Total */
+            total: number;
+        };
         /** PageOut[ComparisonOut] */
         PageOut_ComparisonOut_: {
             /** Items */
@@ -7620,6 +7956,15 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** PageOut[LedgerOut] */
+        PageOut_LedgerOut_: {
+            /** Items */
+            items: components["schemas"]["LedgerOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Total */
+            total: number;
+        };
         /** PageOut[MemberOut] */
         PageOut_MemberOut_: {
             /** Items */
@@ -7687,6 +8032,15 @@ export interface components {
         PageOut_RentalOut_: {
             /** Items */
             items: components["schemas"]["RentalOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Total */
+            total: number;
+        };
+        /** PageOut[ReportOut] */
+        PageOut_ReportOut_: {
+            /** Items */
+            items: components["schemas"]["ReportOut"][];
             /** Next Cursor */
             next_cursor: string | null;
             /** Total */
@@ -8288,17 +8642,25 @@ export interface components {
             /** Process */
             process: string;
         };
-        /** ProfileImage */
+        /**
+         * ProfileImage
+         * @description An image by address, or one uploaded here (`/api/v1/uploads`) and served by the
+         *     platform — exactly one of the two.
+         */
         ProfileImage: {
             /** Caption */
             caption?: string | null;
+            /** Upload Id */
+            upload_id?: string | null;
             /** Url */
-            url: string;
+            url?: string | null;
         };
         /** ProfileImageOut */
         ProfileImageOut: {
             /** Caption */
             caption?: string | null;
+            /** Upload Id */
+            upload_id?: string | null;
             /** Url */
             url: string;
         };
@@ -8640,6 +9002,75 @@ export interface components {
             /** Use */
             use?: string | null;
         };
+        /** ReportIn */
+        ReportIn: {
+            /**
+             * Figures
+             * @example {
+             *       "disputes_found": 4,
+             *       "mediated": 4
+             *     }
+             */
+            figures: {
+                [key: string]: unknown;
+            };
+            form: components["schemas"]["Form"];
+            /** Note */
+            note?: string | null;
+            /**
+             * Period
+             * @example 2026-11
+             * @example 2026-Q4
+             * @example 2026
+             */
+            period: string;
+            /**
+             * Unit Id
+             * Format: uuid
+             */
+            unit_id: string;
+        };
+        /** ReportOut */
+        ReportOut: {
+            /** Amended At */
+            amended_at: string | null;
+            /** Amended By */
+            amended_by: string | null;
+            /** Deadline At */
+            deadline_at: string;
+            /** Figures */
+            figures: {
+                [key: string]: number;
+            };
+            /** Filed At */
+            filed_at: string;
+            /** Filed By */
+            filed_by: string | null;
+            /** Form */
+            form: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Late */
+            late: boolean;
+            /** Note */
+            note: string | null;
+            /** Period */
+            period: string;
+            /** Period Kind */
+            period_kind: string;
+            /**
+             * Unit Id
+             * Format: uuid
+             */
+            unit_id: string;
+            /** Unit Name */
+            unit_name: string;
+            /** Version */
+            version: number;
+        };
         /**
          * ResidentOut
          * @description A person living in the house (R-POP-5); names, ID numbers and phones are masked
@@ -8762,6 +9193,62 @@ export interface components {
             name: string;
             /** Permissions */
             permissions: string[];
+        };
+        /** RollupChildOut */
+        RollupChildOut: {
+            /** Expected */
+            expected: number;
+            /** Figures */
+            figures: {
+                [key: string]: number;
+            };
+            /** Filed */
+            filed: number;
+            /** Late */
+            late: number;
+            /** Level */
+            level: string;
+            /** Name */
+            name: string;
+            /**
+             * Unit Id
+             * Format: uuid
+             */
+            unit_id: string;
+        };
+        /** RollupOut */
+        RollupOut: {
+            /** Children */
+            children: components["schemas"]["RollupChildOut"][];
+            /** Deadline At */
+            deadline_at: string;
+            /** Expected */
+            expected: number;
+            /** Figures */
+            figures: {
+                [key: string]: number;
+            };
+            /** Filed */
+            filed: number;
+            /** Form */
+            form: string;
+            /** Form Name */
+            form_name: string;
+            /** Late */
+            late: number;
+            /** Level */
+            level: string;
+            /** Name */
+            name: string;
+            /** Period */
+            period: string;
+            /** Period Kind */
+            period_kind: string;
+            /**
+             * Unit Id
+             * Format: uuid
+             */
+            unit_id: string;
         };
         /** RoomOut */
         RoomOut: {
@@ -12705,6 +13192,99 @@ export interface operations {
             };
         };
     };
+    export_reviews_api_v1_assessment_reviews_export_get: {
+        parameters: {
+            query?: {
+                format?: components["schemas"]["ExportFormat"];
+                period?: string | null;
+                state?: components["schemas"]["ReviewState"] | null;
+                kind?: components["schemas"]["domain__assessment__Kind"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
     get_review_api_v1_assessment_reviews__review_id__get: {
         parameters: {
             query?: never;
@@ -14225,6 +14805,99 @@ export interface operations {
             };
         };
     };
+    export_audit_api_v1_audit_export_get: {
+        parameters: {
+            query?: {
+                target_type?: string | null;
+                target_id?: string | null;
+                action?: string | null;
+                format?: components["schemas"]["ExportFormat"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
     verify_audit_chain_api_v1_audit_verify_get: {
         parameters: {
             query?: never;
@@ -14984,7 +15657,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_create_comparison_api_v1_comparisons_post"];
+                "application/x-www-form-urlencoded": components["schemas"]["ComparisonIn"];
             };
         };
         responses: {
@@ -15252,10 +15925,11 @@ export interface operations {
             };
         };
     };
-    export_comparison_api_v1_comparisons__comparison_id__export_get: {
+    list_comparison_lines_api_v1_comparisons__comparison_id__lines_get: {
         parameters: {
             query?: {
-                format?: components["schemas"]["ExportFormat"];
+                limit?: number;
+                cursor?: string | null;
                 outcome?: ("missing_here" | "missing_there" | "conflict") | null;
                 unit_id?: string | null;
             };
@@ -15272,7 +15946,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ComparisonLinePage"];
+                };
             };
             /** @description Bad Request */
             400: {
@@ -15346,11 +16022,10 @@ export interface operations {
             };
         };
     };
-    list_comparison_lines_api_v1_comparisons__comparison_id__lines_get: {
+    export_comparison_api_v1_comparisons__comparison_id__lines_export_get: {
         parameters: {
             query?: {
-                limit?: number;
-                cursor?: string | null;
+                format?: components["schemas"]["ExportFormat"];
                 outcome?: ("missing_here" | "missing_there" | "conflict") | null;
                 unit_id?: string | null;
             };
@@ -15367,9 +16042,7 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ComparisonLinePage"];
-                };
+                content?: never;
             };
             /** @description Bad Request */
             400: {
@@ -16252,6 +16925,1053 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ComponentOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_ledger_entries_api_v1_daily_ledgers_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                year?: number | null;
+                kind?: components["schemas"]["LedgerKind"] | null;
+                subtype?: string | null;
+                unit_id?: string | null;
+                q?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOut_LedgerOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    create_ledger_entry_api_v1_daily_ledgers_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LedgerIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    export_ledger_entries_api_v1_daily_ledgers_export_get: {
+        parameters: {
+            query?: {
+                format?: components["schemas"]["ExportFormat"];
+                year?: number | null;
+                kind?: components["schemas"]["LedgerKind"] | null;
+                subtype?: string | null;
+                unit_id?: string | null;
+                q?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    get_ledger_entry_api_v1_daily_ledgers__entry_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    update_ledger_entry_api_v1_daily_ledgers__entry_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-match"?: string | null;
+            };
+            path: {
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LedgerPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_reports_api_v1_daily_reports_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                form?: components["schemas"]["Form"] | null;
+                period?: string | null;
+                unit_id?: string | null;
+                late?: boolean | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOut_ReportOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    file_report_api_v1_daily_reports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    export_reports_api_v1_daily_reports_export_get: {
+        parameters: {
+            query?: {
+                format?: components["schemas"]["ExportFormat"];
+                form?: components["schemas"]["Form"] | null;
+                period?: string | null;
+                unit_id?: string | null;
+                late?: boolean | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    get_report_api_v1_daily_reports__report_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    amend_report_api_v1_daily_reports__report_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-match"?: string | null;
+            };
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AmendIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    rollup_api_v1_daily_rollup_get: {
+        parameters: {
+            query: {
+                unit_id: string;
+                form: components["schemas"]["Form"];
+                /** @description 2026-11|2026-Q4|2026 */
+                period: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RollupOut"];
                 };
             };
             /** @description Bad Request */
@@ -19470,6 +21190,10 @@ export interface operations {
             query?: {
                 parent_id?: string | null;
                 q?: string | null;
+                /** @description minLon,minLat,maxLon,maxLat */
+                bbox?: string | null;
+                /** @description the layout as it stood then */
+                as_of?: string | null;
                 format?: components["schemas"]["ExportFormat"];
             };
             header?: never;
@@ -23866,7 +25590,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_create_import_api_v1_imports_post"];
+                "application/x-www-form-urlencoded": components["schemas"]["ImportIn"];
             };
         };
         responses: {
@@ -25158,6 +26882,7 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -25171,7 +26896,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CheckInOut"][];
+                    "application/json": components["schemas"]["PageOut_CheckInOut_"];
                 };
             };
             /** @description Bad Request */
@@ -26393,6 +28118,96 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["NoticeOut"];
                 };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    export_notices_api_v1_notices_export_get: {
+        parameters: {
+            query?: {
+                format?: components["schemas"]["ExportFormat"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad Request */
             400: {
@@ -27710,6 +29525,99 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProfileOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    get_profile_image_api_v1_org_units__unit_id__profile_images__upload_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: string;
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": unknown;
                 };
             };
             /** @description Bad Request */

@@ -17,7 +17,7 @@ describe('menus follow the permissions from /me (R-ORG-3)', () => {
   });
 
   it('gives a superuser everything and a signed-out visitor nothing', () => {
-    expect(visibleMenu({ is_superuser: true, permissions: [] })).toHaveLength(7);
+    expect(visibleMenu({ is_superuser: true, permissions: [] })).toHaveLength(8);
     expect(visibleMenu(undefined)).toEqual([]);
     expect(can(undefined, 'self:read')).toBe(false);
   });

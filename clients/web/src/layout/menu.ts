@@ -13,6 +13,7 @@ export const MENU: MenuEntry[] = [
   { path: '/analysis', label: 'menu.analysis', permission: 'self:read' },
   { path: '/people', label: 'menu.people', permission: 'population:read' },
   { path: '/registries', label: 'menu.registries', permission: 'house:read' },
+  { path: '/notices', label: 'menu.notices', permission: 'notice:write' },
   { path: '/notifications', label: 'menu.notifications', permission: 'notification:read' },
   { path: '/profile', label: 'menu.profile', permission: 'self:read' },
 ];
