@@ -96,10 +96,13 @@ web-test: $(STAMP) services web chromium
 	cd $(WEB) && npm run -s check:api && npm run -s typecheck && npm test
 	cd $(WEB) && npm run -s test:browser
 
-# Regenerate the committed OpenAPI document (a test compares it with `gridctl openapi`).
-openapi: $(STAMP)
+# Regenerate the committed OpenAPI document and what is derived from it — the mobile app's
+# subset and workflow table, the web console's typed client (tests compare all three).
+openapi: $(STAMP) $(WEB_MODULES)
 	$(GRIDCTL) openapi > openapi/openapi.json.tmp
 	mv openapi/openapi.json.tmp openapi/openapi.json
+	$(VENV)/bin/python -m cli.mobile_contract
+	cd $(WEB) && npm run -s gen:api
 
 # City-scale benchmarks against the raw-SQL floor (not part of `make test`): builds the
 # scale's database once (grid_bench_$(SCALE)), then writes bench/results/LATEST.md.
