@@ -82,9 +82,6 @@ class Signal(StrEnum):
 
 # Cards are charged by the supervision sweep, whose deduction column holds whole points.
 CARD_SIGNALS = frozenset({Signal.SUPERVISION_YELLOW, Signal.SUPERVISION_RED})
-# The sign-for lateness tiers (R-ASM-3 "−1; more than 3 days −3; more than 30 days −10"): a
-# step is charged its worst tier in total, each deeper tier adding the difference.
-ACCEPT_TIERS = (Signal.ACCEPT_OVERDUE, Signal.ACCEPT_OVERDUE_3D, Signal.ACCEPT_OVERDUE_30D)
 
 
 @dataclass(frozen=True)
@@ -236,12 +233,6 @@ def score(deductions: Decimal, bonuses: Decimal, *, annual: bool) -> Score:
     total = BASE_SCORE + bonuses - deductions
     band = Band.GOOD if total >= GOOD_MARK else Band.PASS if total >= PASS_MARK else Band.FAIL
     return Score(deductions, bonuses, total, band, (total >= PASS_MARK) if annual else None)
-
-
-def ranks(scores: list[Decimal]) -> list[int]:
-    """Competition ranks (1, 2, 2, 4) of scores, highest first, in the given order."""
-    ordered = sorted(scores, reverse=True)
-    return [ordered.index(s) + 1 for s in scores]
 
 
 # Manual assessment (R-ASM-5): the assessed unit evaluates itself and submits; its direct

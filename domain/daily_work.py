@@ -230,3 +230,7 @@ def check_ledger_entry(
         errors.append(FieldError("doc_no", "ledger_doc_no_required"))
     if errors:
         raise Invalid(errors[0].code, errors=errors)
+
+
+# The files one ledger entry may carry (R-DAY-2: documents and special work with attachments).
+MAX_LEDGER_FILES = 20

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -40,11 +40,13 @@ from domain.places import (
     licence_valid,
     normalise_licence,
 )
+from domain.tags import KINDS, TagKind
 
 
 class Nature(StrEnum):
     PERSON = "person"
     ORGANISATION = "organisation"
+    TAG = "tag"  # a business tag of a person: key persons, care objects (R-KEY-1, R-CARE-1)
 
 
 # The column naming the grid a row belongs to; optional in each row.
@@ -53,11 +55,17 @@ GRID_CODE = "grid_code"
 
 def _dash_date(value: object) -> object:
     """Spreadsheets write dates as 2024/1/5 or 2024.01.05 as often as 2024-01-05."""
-    if isinstance(value, str) and (
-        m := re.fullmatch(r"(\d{4})[./年-](\d{1,2})[./月-](\d{1,2})日?", value)
-    ):
-        return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-    return value
+    match = (
+        re.fullmatch(r"(\d{4})[./年-](\d{1,2})[./月-](\d{1,2})日?", value)
+        if isinstance(value, str)
+        else None
+    )
+    if match is None:
+        return value
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3])).isoformat()
+    except ValueError:
+        return value  # no such day: the date type refuses it
 
 
 _GENDERS = {"男": Gender.MALE.value, "女": Gender.FEMALE.value}
@@ -186,16 +194,24 @@ class Template:
         return [c.header for c in self.columns]
 
     @property
+    def details_model(self) -> type[BaseModel] | None:
+        """The model of the kind-specific details a record keeps, if any."""
+        if self.nature == Nature.PERSON:
+            return DETAILS[Kind(self.kind)]
+        if self.nature == Nature.TAG:
+            return KINDS[TagKind(self.kind)].details
+        return None
+
+    @property
     def detail_keys(self) -> frozenset[str]:
-        """Keys stored in a person's details rather than on the record itself."""
-        if self.nature != Nature.PERSON:
-            return frozenset()
-        return frozenset(DETAILS[Kind(self.kind)].model_fields)
+        """Keys stored in the record's details rather than on the record itself."""
+        model = self.details_model
+        return frozenset(model.model_fields) if model else frozenset()
 
     @property
     def identity_key(self) -> str:
         """The column that, with the name, identifies a record (R-IMP-2 pool duplicates)."""
-        return "id_number" if self.nature == Nature.PERSON else "licence_no"
+        return "licence_no" if self.nature == Nature.ORGANISATION else "id_number"
 
 
 def _person_template(kind: Kind) -> Template:
@@ -221,11 +237,27 @@ def _organisation_template(category: OrganisationCategory) -> Template:
     )
 
 
+def _tag_template(kind: TagKind) -> Template:
+    # A released-prisoner file carries the released-prisoner fields: its own template.
+    spec = KINDS[kind]
+    details = [
+        Column(name, info.title or name, Any) for name, info in spec.details.model_fields.items()
+    ]
+    return Template(
+        registry=f"tags_{kind.value}",
+        label=spec.label,
+        nature=Nature.TAG,
+        kind=kind.value,
+        columns=(GRID_COLUMN, *PERSON_COLUMNS[1:3], *details),
+    )
+
+
 TEMPLATES: dict[str, Template] = {
     t.registry: t
     for t in (
         *(_person_template(kind) for kind in Kind),
         *(_organisation_template(category) for category in OrganisationCategory),
+        *(_tag_template(kind) for kind in TagKind),
     )
 }
 
@@ -278,6 +310,7 @@ class RowCheck:
 _IDENTITIES: dict[Nature, tuple[str, ...]] = {
     Nature.PERSON: ("name", "id_number", "document_number"),
     Nature.ORGANISATION: ("name",),
+    Nature.TAG: ("name", "id_number"),
 }
 
 
@@ -308,6 +341,30 @@ def _reason(err: Mapping[str, Any]) -> str:
     return "field_invalid"
 
 
+_LIST_SEPARATORS = re.compile(r"[、,，;；]")
+
+
+def _detail_cells(template: Template, cells: Mapping[str, Any]) -> dict[str, Any]:
+    """Detail cells as their model reads them: lists split at 、 , ;, 是/否 as booleans and
+    dates written as spreadsheets write them."""
+    model = template.details_model
+    if model is None:
+        return {}
+    found: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name not in cells:
+            continue
+        value = cells[name]
+        if isinstance(value, str) and get_origin(info.annotation) is list:
+            value = [part.strip() for part in _LIST_SEPARATORS.split(value) if part.strip()]
+        elif isinstance(value, str) and info.annotation is bool:
+            value = _YES_NO.get(value, value)
+        elif isinstance(value, str) and date in (info.annotation, *get_args(info.annotation)):
+            value = _dash_date(value)
+        found[name] = value
+    return found
+
+
 def check_row(template: Template, cells: Mapping[str, Any], *, today: date) -> RowCheck:
     """Check one row (cells by column key; blank cells absent) — R-IMP-1."""
     model = _row_model(template.registry)
@@ -320,10 +377,10 @@ def check_row(template: Template, cells: Mapping[str, Any], *, today: date) -> R
         )
     except ValidationError as exc:
         errors += [(str(err["loc"][0]), _reason(err)) for err in exc.errors()]
-    details = {k: v for k, v in cells.items() if k in template.detail_keys}
-    if details:
+    details = _detail_cells(template, cells)
+    if details and template.details_model is not None:
         try:
-            checked = DETAILS[Kind(template.kind)].model_validate(details)
+            checked = template.details_model.model_validate(details)
             values.update(checked.model_dump(mode="json", exclude_none=True))
         except ValidationError as exc:
             # A detail missing is for the claim to report (`incomplete`), not a rejection.

@@ -654,6 +654,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "联系上来电人时须填写满意度，未联系上时不填",
         "Give the caller's satisfaction exactly when they were reached",
     ),
+    # ledger files (R-DAY-2)
+    "ledger_attachment_invalid": (
+        "附件须为本人已上传完成、尚未使用的文件",
+        "The attachment must be a finished, unused upload of your own",
+    ),
+    "ledger_attachment_not_found": ("台账附件不存在", "No such ledger attachment"),
     # jurisdiction profile photos (R-JURINFO-1)
     "profile_image_upload_invalid": (
         "照片须为本人已上传完成、尚未使用的图片",

@@ -1,13 +1,12 @@
-"""The demo's assessment (issue 4 item 6): the district's rule sets for last year and this
-year — last year's from the shipped defaults, this year's copied from it — enabled for
-every assessed kind, and the automatic lines of the demo's year accrued, so the ledger,
-the monthly bulletins, the annual results and the rankings show real figures."""
+"""The demo's assessment rules (issue 4 item 6): the district's rule sets for last year and
+this year — last year's from the shipped defaults, this year's copied from it — enabled for
+every assessed kind; `services.demo_events` accrues the year under them, so the ledger, the
+monthly bulletins, the annual results and the rankings show real figures."""
 
 import uuid
-from datetime import datetime
 
 from domain.assessment import KIND_NAMES, Kind
-from services import assessment_accrual, assessment_rules
+from services import assessment_rules
 from services.context import Ctx
 
 
@@ -22,8 +21,3 @@ async def enable_rule_sets(ctx: Ctx, district_id: uuid.UUID) -> None:
         this = await assessment_rules.copy_rule_set(ctx, last["id"], year=year)
         for rule_set in (last, this):
             await assessment_rules.set_state(ctx, rule_set["id"], "enabled", expected_version=None)
-
-
-async def accrue(ctx: Ctx, as_of: datetime) -> dict[str, int]:
-    """The automatic lines of the demo's history up to `as_of`."""
-    return await assessment_accrual.accrue(ctx, as_of)

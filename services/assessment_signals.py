@@ -24,8 +24,14 @@ CANDIDATE_COLUMNS = (
 )
 
 
-def _q(sql: str) -> TextClause:
-    """A statement of this module, its instant and business zone typed for the driver."""
+def _q(sql: str, *, candidates: bool = True) -> TextClause:
+    """A statement of this module, its instant and business zone typed for the driver; a
+    candidates query yields only lines not yet in the ledger, so a re-run ships nothing."""
+    if candidates:
+        sql = (
+            f"SELECT * FROM ({sql}) AS candidate WHERE NOT EXISTS "
+            "(SELECT 1 FROM assessment_ledger l WHERE l.cause_key = candidate.cause_key)"
+        )
     clause = text(sql).bindparams(
         bindparam("as_of", type_=DateTime(timezone=True)), bindparam("zone", type_=String)
     )
@@ -189,7 +195,8 @@ FROM chosen WHERE signal IS NOT NULL
 # Steps accepted per holder and month, and whether the month was clean: no automatic card
 # due and no unsatisfied or not-implemented verification on the holder's steps. The bonus
 # quantity is the domain's (`accepted_bonus_quantity`).
-MONTHLY_ACCEPTED = _q(f"""
+MONTHLY_ACCEPTED = _q(
+    f"""
 WITH {_MONTHS},
 holders AS (
     SELECT s.unit_id, s.department_id, {_period("s.accepted_at")} AS period,
@@ -209,7 +216,9 @@ SELECT h.*, NOT EXISTS (
           AND COALESCE(s.department_id, s.unit_id) = h.holder) AS clean
 FROM holders h
 WHERE h.period IN (SELECT period FROM months)
-""")
+""",
+    candidates=False,
+)
 
 # The year's rankings (R-ASM-3): most cases completed among the streets, districts and
 # departments of a district (+5, ties share it); top three communities by disputes they
@@ -280,7 +289,8 @@ FROM liable WHERE total >= :threshold AND parent_id IS NOT NULL
 
 # The deduction an upheld appeal contests is reversed by a compensating line in the month
 # of the decision (ledger lines are never deleted).
-REVERSALS = _q(f"""
+REVERSALS = _q(
+    f"""
 INSERT INTO assessment_ledger (id, unit_id, department_id, path, period, points, item_code,
     reason, event_id, step_id, action_id, appeal_id, reverses_id, cause_key, created_at)
 SELECT gen_random_uuid(), l.unit_id, l.department_id, l.path, {_period("a.at")}, -l.points,
@@ -293,7 +303,9 @@ JOIN assessment_ledger l ON l.cause_key IN ('verify_unsatisfied:' || ap.verify_a
 WHERE a.action = 'decide-appeal' AND (a.payload ->> 'upheld')::boolean AND a.at <= :as_of
 ON CONFLICT DO NOTHING
 RETURNING points
-""")
+""",
+    candidates=False,
+)
 
 EVENT_SIGNALS: tuple[TextClause, ...] = (CARD_LATENESS, ACCEPT_TIERS, VERIFICATIONS, APPEALS_UPHELD)
 PERIOD_SIGNALS: tuple[TextClause, ...] = (MONTHLY_ENTRIES, YEARLY_CASES)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import Unauthenticated
 from domain.principal import SYSTEM_SCOPE, Principal
 from services import lockout
-from services.db import SCOPE_SETTING, set_scope
+from services.db import SCOPE_SETTING, USER_SETTING, set_scope
 from services.models import RefreshToken, User
 from services.passwords import verify_password
 from services.settings import get_settings
@@ -102,20 +102,29 @@ async def _issue(
     return TokenPair(access_token=access, expires_in=expires_in, refresh_token=token)
 
 
-# The user (migration 0028) and the session's row-level-security scope narrowed to their
-# jurisdiction, in one round trip: this runs before every authenticated request.
+# The user (migration 0028), the session's row-level-security scope narrowed to their
+# jurisdiction and the acting user named (notifications' policy), in one round trip: this
+# runs before every authenticated request.
 _PRINCIPAL = text(
-    "SELECT p.*, set_config(:setting, CASE WHEN p.is_superuser THEN :system"
-    " ELSE coalesce(p.path, '') END, true) AS scope FROM principal_of(:user_id) AS p"
+    "SELECT p.*, set_config(:scope_setting, CASE WHEN p.is_superuser THEN :system"
+    " ELSE coalesce(p.path, '') END, true) AS scope,"
+    " set_config(:user_setting, p.id::text, true) AS acting"
+    " FROM principal_of(:user_id) AS p"
 )
 
 
 async def load_principal(session: AsyncSession, user_id: uuid.UUID) -> Principal:
-    """The active user behind a token with roles and permissions, and the session's
-    row-level-security scope narrowed to that user's jurisdiction."""
+    """The active user behind a token with roles and permissions, with the session's
+    row-level-security scope narrowed to that user's jurisdiction and the user named."""
     row = (
         await session.execute(
-            _PRINCIPAL, {"setting": SCOPE_SETTING, "system": SYSTEM_SCOPE, "user_id": user_id}
+            _PRINCIPAL,
+            {
+                "scope_setting": SCOPE_SETTING,
+                "user_setting": USER_SETTING,
+                "system": SYSTEM_SCOPE,
+                "user_id": user_id,
+            },
         )
     ).one_or_none()
     if row is None:

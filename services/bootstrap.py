@@ -7,7 +7,7 @@ from sqlalchemy import select
 from domain.org import Level
 from domain.permissions import Role
 from domain.principal import SYSTEM
-from services import demo_data, demo_events, departments, grids, org_units, users
+from services import audit, demo_data, demo_events, departments, grids, org_units, users
 from services.clock import SystemClock
 from services.constraints import flush_unique
 from services.context import Ctx
@@ -49,6 +49,14 @@ async def create_admin(username: str, password: str) -> uuid.UUID:
             session.add(user)
             await flush_unique(session, username=username)
             session.add(UserRole(user_id=user.id, role_code=Role.ADMIN.value))
+            await audit.record(
+                ctx,
+                action="user.create",
+                target_type="user",
+                target_id=user.id,
+                unit_path=None,
+                after={**users.snapshot(user, [Role.ADMIN.value]), "is_superuser": True},
+            )
             return user.id
     finally:
         await engine.dispose()

@@ -34,14 +34,16 @@ from domain.masking import Mask
 from domain.people import DETAIL_MASKS, PERSON_MASKS, Kind
 from domain.permissions import Perm
 from domain.places import OrganisationCategory
-from domain.registry import Status
+from domain.registry import FollowStatus, Status
+from domain.tags import DETAIL_MASKS as TAG_DETAIL_MASKS
+from domain.tags import TagKind
 from domain.versioning import check_version
-from services import audit, organisations, people
+from services import audit, organisations, people, tags
 from services.context import Ctx
 from services.imports import published
 from services.jurisdiction import in_scope
 from services.masking import MaskSpec, present, present_one
-from services.models import ImportClaim, ImportRow, Organisation, OrgUnit, Person
+from services.models import ImportClaim, ImportRow, Organisation, OrgUnit, Person, PersonTag
 from services.pagination import AnySelect
 from services.registry import grid_for_record
 
@@ -52,6 +54,7 @@ _PERSONVALUE_MASKS = {k: m for k, m in PERSON_MASKS.items() if not k.startswith(
 VALUE_MASKS: dict[str, Mask] = {
     **_PERSONVALUE_MASKS,
     **DETAIL_MASKS,
+    **TAG_DETAIL_MASKS,
     "legal_representative_id_number": Mask.ID_NUMBER,
     "legal_representative_phone": Mask.PHONE,
 }
@@ -68,7 +71,8 @@ class Registry:
     """How claimed rows become records of one nature, through that registry's service."""
 
     write: Perm
-    model: type[Person] | type[Organisation]
+    model: type[Person] | type[Organisation] | type[PersonTag]
+    active: str
     create: Callable[[Ctx, Template, OrgUnit, dict[str, Any]], Awaitable[dict[str, Any]]]
     update: Callable[[Ctx, uuid.UUID, dict[str, Any]], Awaitable[dict[str, Any]]]
     get: Callable[[Ctx, uuid.UUID], Awaitable[dict[str, Any]]]
@@ -76,18 +80,21 @@ class Registry:
     mask: MaskSpec
 
 
-def _person_fields(ctx: Ctx, template: Template, values: dict[str, Any]) -> dict[str, Any]:
-    """Pool values as `people.create_person` takes them: details nested, types restored."""
+def _fields(ctx: Ctx, template: Template, values: dict[str, Any]) -> dict[str, Any]:
+    """Pool values as the registry's service takes them: types restored, details (if the
+    record keeps any) nested."""
     typed = typed_values(template, values, today=ctx.today())
     details = {k: v for k, v in values.items() if k in template.detail_keys}
     plain = {k: v for k, v in typed.items() if k not in template.detail_keys and k != "name"}
+    if template.details_model is None:
+        return typed
     return {**plain, "name": values.get("name"), "details": details}
 
 
 async def _create_person(
     ctx: Ctx, template: Template, grid: OrgUnit, values: dict[str, Any]
 ) -> dict[str, Any]:
-    fields = _person_fields(ctx, template, values)
+    fields = _fields(ctx, template, values)
     if not fields.get("name"):
         raise Invalid("validation_failed", errors=[FieldError("name", "field_required")])
     return await people.create_person(ctx, grid_id=grid.id, kind=Kind(template.kind), values=fields)
@@ -115,7 +122,7 @@ async def _create_organisation(
         ctx,
         category=OrganisationCategory(template.kind),
         unit_id=grid.id,
-        values=typed_values(template, values, today=ctx.today()),
+        values=_fields(ctx, template, values),
     )
 
 
@@ -137,10 +144,51 @@ def _organisation_identity(
     )
 
 
+async def _create_tag(
+    ctx: Ctx, template: Template, grid: OrgUnit, values: dict[str, Any]
+) -> dict[str, Any]:
+    fields = _fields(ctx, template, values)
+    missing = [k for k in ("id_number", "name") if not fields.get(k)]
+    if missing:
+        raise Invalid(
+            "validation_failed", errors=[FieldError(k, "field_required") for k in missing]
+        )
+    return await tags.create_tag(
+        ctx,
+        grid_id=grid.id,
+        kind=TagKind(template.kind),
+        id_number=fields["id_number"],
+        name=fields["name"],
+        details=fields["details"],
+        person_kind=Kind.REGISTERED.value,
+    )
+
+
+async def _update_tag(ctx: Ctx, record_id: uuid.UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    return await tags.update_tag(
+        ctx,
+        record_id,
+        name=changes.get("name"),
+        details=changes.get("details"),
+        expected_version=None,
+    )
+
+
+def _tag_identity(
+    template: Template, grid: OrgUnit, values: dict[str, Any]
+) -> ColumnElement[bool] | None:
+    return and_(
+        PersonTag.grid_id == grid.id,
+        PersonTag.kind == template.kind,
+        PersonTag.id_number == (values.get("id_number") or ""),
+    )
+
+
 REGISTRIES: dict[Nature, Registry] = {
     Nature.PERSON: Registry(
         write=Perm.POPULATION_WRITE,
         model=Person,
+        active=Status.ACTIVE,
         create=_create_person,
         update=_update_person,
         get=people.get_person,
@@ -150,11 +198,22 @@ REGISTRIES: dict[Nature, Registry] = {
     Nature.ORGANISATION: Registry(
         write=Perm.PLACE_WRITE,
         model=Organisation,
+        active=Status.ACTIVE,
         create=_create_organisation,
         update=_update_organisation,
         get=organisations.ORGANISATIONS.get,
         identity=_organisation_identity,
         mask=organisations.ORGANISATIONS.mask,
+    ),
+    Nature.TAG: Registry(
+        write=Perm.TAG_WRITE,
+        model=PersonTag,
+        active=FollowStatus.FOLLOWED,
+        create=_create_tag,
+        update=_update_tag,
+        get=tags.get_tag,
+        identity=_tag_identity,
+        mask=tags.MASKS,
     ),
 }
 
@@ -278,7 +337,7 @@ async def _existing(ctx: Ctx, row: ImportRow, grid: OrgUnit) -> dict[str, Any] |
         return None
     model = registry.model
     record_id = (
-        await ctx.session.execute(select(model.id).where(identity, model.status == Status.ACTIVE))
+        await ctx.session.execute(select(model.id).where(identity, model.status == registry.active))
     ).scalar_one_or_none()
     return None if record_id is None else await registry.get(ctx, record_id)
 
@@ -526,11 +585,7 @@ async def merge_row(ctx: Ctx, row_id: uuid.UUID, *, grid_id: uuid.UUID) -> dict[
     record = await _existing(ctx, row, grid)
     if record is None:
         raise Conflict("import_row_no_duplicate")
-    changes = (
-        _person_fields(ctx, template, row.values)
-        if template.nature == Nature.PERSON
-        else typed_values(template, row.values, today=ctx.today())
-    )
+    changes = _fields(ctx, template, row.values)
     if not changes.get("details"):
         changes.pop("details", None)
     # The claim first: of a merge racing a claim, the loser changes nothing.

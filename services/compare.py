@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import NotFound
 from domain.imports import GRID_CODE, Nature, Template, header_of
 from domain.masking import Mask, mask_value
+from domain.registry import FollowStatus, Status
 from services import audit
 from services.claims import VALUE_MASKS
 from services.context import Ctx
@@ -45,6 +46,7 @@ class Side:
     """Where a nature's records live and how their fields read as text."""
 
     table: str
+    active: str
     kind_column: str
     unit: str
     key: str
@@ -52,7 +54,7 @@ class Side:
     field: Callable[[Template, str], str]
 
 
-def _person_field(chosen: Template, key: str) -> str:
+def _detailed_field(chosen: Template, key: str) -> str:
     if key in chosen.detail_keys:
         return f"r.details ->> '{key}'"
     return f'r."{key}"::text'
@@ -64,15 +66,26 @@ _DOCUMENT = (
 SIDES: dict[Nature, Side] = {
     Nature.PERSON: Side(
         table="people",
+        active=Status.ACTIVE,
         kind_column="kind",
         unit="r.grid_id",
         key="r.id_number",
         # Overseas people are known by their document (domain.people.establish_identity).
         file_key=f"coalesce(f.identity, upper({_DOCUMENT}))",
-        field=_person_field,
+        field=_detailed_field,
+    ),
+    Nature.TAG: Side(
+        table="person_tags",
+        active=FollowStatus.FOLLOWED,
+        kind_column="kind",
+        unit="r.grid_id",
+        key="r.id_number",
+        file_key="f.identity",
+        field=_detailed_field,
     ),
     Nature.ORGANISATION: Side(
         table="organisations",
+        active=Status.ACTIVE,
         kind_column="category",
         unit="coalesce(r.grid_id, r.unit_id)",
         key="r.licence_no",
@@ -97,7 +110,7 @@ def _statements(chosen: Template) -> dict[str, str]:
     side = SIDES[chosen.nature]
     registry = (
         f"SELECT r.*, {side.key} AS key, {side.unit} AS unit FROM {side.table} r "
-        f"WHERE r.status = 'active' AND r.{side.kind_column} = :kind "
+        f"WHERE r.status = '{side.active}' AND r.{side.kind_column} = :kind "
         "AND r.path <@ CAST(:path AS ltree)"
     )
     file = (
@@ -297,7 +310,8 @@ def line_view(ctx: Ctx, record: Comparison) -> Callable[[Any], dict[str, Any]]:
     without `pii:read`; the field named by its header."""
     chosen = template(record.registry_code)
     masked = not sees_pii(ctx.principal)
-    key_mask = Mask.ID_NUMBER if chosen.nature == Nature.PERSON else None
+    personal = chosen.nature != Nature.ORGANISATION
+    key_mask = Mask.ID_NUMBER if personal else None
 
     def convert(row: Any) -> dict[str, Any]:
         data = dict(row._mapping)
@@ -305,7 +319,7 @@ def line_view(ctx: Ctx, record: Comparison) -> Callable[[Any], dict[str, Any]]:
         if masked:
             if key_mask is not None:
                 data["key"] = mask_value(key_mask, data["key"])
-            if chosen.nature == Nature.PERSON:
+            if personal:
                 data["name"] = mask_value(Mask.NAME, data["name"])
             if (mask := VALUE_MASKS.get(data["field"] or "")) is not None:
                 data["here"] = mask_value(mask, data["here"])

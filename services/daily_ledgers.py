@@ -12,12 +12,14 @@ from domain.daily_work import LedgerKind, check_ledger_entry
 from domain.errors import NotFound
 from domain.versioning import check_version
 from services import audit
+from services.attachments_uploads import file_key
 from services.context import Ctx
 from services.jurisdiction import in_scope
 from services.models import LedgerEntry, OrgUnit
 from services.pagination import AnySelect, Page, paginate
 from services.places import in_unit
 from services.registry import unit_for_record
+from services.upload_claims import take_uploads
 
 TARGET = "ledger_entry"
 
@@ -32,6 +34,7 @@ COLUMNS = (
     LedgerEntry.doc_no,
     LedgerEntry.occurred_on,
     LedgerEntry.content,
+    LedgerEntry.attachments,
     LedgerEntry.version,
     LedgerEntry.created_at,
     LedgerEntry.updated_at,
@@ -51,6 +54,47 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
 
 
+def file_url(entry_id: uuid.UUID, upload_id: str) -> str:
+    """Where the platform serves a file of a ledger entry."""
+    return f"/api/v1/daily/ledgers/{entry_id}/attachments/{upload_id}"
+
+
+def _shown(row: Any) -> dict[str, Any]:
+    data = dict(row._mapping)
+    data["attachments"] = [
+        {**item, "url": file_url(data["id"], item["upload_id"])} for item in data["attachments"]
+    ]
+    return data
+
+
+async def _files(
+    ctx: Ctx, upload_ids: list[uuid.UUID], current: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The entry's files: those it already has and the caller's uploads it takes now
+    (422 `ledger_attachment_invalid` naming any other, and nothing changes)."""
+    kept = {item["upload_id"]: item for item in current}
+    wanted = {
+        upload_id: f"attachment_ids.{index}"
+        for index, upload_id in enumerate(upload_ids)
+        if str(upload_id) not in kept
+    }
+    taken = await take_uploads(ctx, wanted, code="ledger_attachment_invalid")
+    files = []
+    for upload_id in dict.fromkeys(upload_ids):
+        upload = taken.get(upload_id)
+        files.append(
+            kept[str(upload_id)]
+            if upload is None
+            else {
+                "upload_id": str(upload.id),
+                "filename": upload.filename,
+                "mime": upload.mime,
+                "size": upload.stored_size,
+            }
+        )
+    return files
+
+
 async def get_entry(ctx: Ctx, entry_id: uuid.UUID) -> dict[str, Any]:
     row = (
         await ctx.session.execute(
@@ -61,7 +105,7 @@ async def get_entry(ctx: Ctx, entry_id: uuid.UUID) -> dict[str, Any]:
     ).one_or_none()
     if row is None:
         raise NotFound("ledger_entry_not_found")
-    return dict(row._mapping)
+    return _shown(row)
 
 
 async def create_entry(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
@@ -74,9 +118,16 @@ async def create_entry(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
         values["occurred_on"],
         values.get("doc_no"),
     )
+    values = dict(values)
+    files = await _files(ctx, values.pop("attachment_ids", []), [])
     now = ctx.now()
     entry = LedgerEntry(
-        **values, path=unit.path, created_at=now, updated_at=now, created_by=ctx.principal.user_id
+        **values,
+        attachments=files,
+        path=unit.path,
+        created_at=now,
+        updated_at=now,
+        created_by=ctx.principal.user_id,
     )
     ctx.session.add(entry)
     await ctx.session.flush()
@@ -86,7 +137,9 @@ async def create_entry(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
         target_type=TARGET,
         target_id=entry.id,
         unit_path=unit.path,
-        after=_jsonable({k: v for k, v in values.items() if k != "unit_id"}),
+        after=_jsonable(
+            {k: v for k, v in values.items() if k != "unit_id"} | {"attachments": files}
+        ),
     )
     return await get_entry(ctx, entry.id)
 
@@ -112,6 +165,10 @@ async def update_entry(
     check_ledger_entry(
         LedgerKind(merged["kind"]), **{k: v for k, v in merged.items() if k != "kind"}
     )
+    changes = dict(changes)
+    if "attachment_ids" in changes:
+        upload_ids = changes.pop("attachment_ids")
+        changes["attachments"] = await _files(ctx, upload_ids or [], entry.attachments)
     before = {key: getattr(entry, key) for key in changes}
     for key, value in changes.items():
         setattr(entry, key, value)
@@ -167,4 +224,22 @@ async def list_entries(
         key=(LedgerEntry.title, LedgerEntry.id),
         limit=limit,
         cursor=cursor,
+        convert=_shown,
     )
+
+
+@dataclass(frozen=True)
+class LedgerFile:
+    filename: str
+    mime: str
+    size: int
+    storage_key: str
+
+
+async def ledger_file(ctx: Ctx, entry_id: uuid.UUID, upload_id: uuid.UUID) -> LedgerFile:
+    """A file of an entry in jurisdiction."""
+    entry = await get_entry(ctx, entry_id)
+    for item in entry["attachments"]:
+        if item["upload_id"] == str(upload_id):
+            return LedgerFile(item["filename"], item["mime"], item["size"], file_key(upload_id))
+    raise NotFound("ledger_attachment_not_found")

@@ -1,5 +1,6 @@
 """Engines, sessions and the jurisdiction setting that row-level security reads."""
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,9 @@ from services.settings import get_settings
 # Row-level security policies read this setting: an ltree path, "*" for system work, and
 # anything unset or empty means no rows at all (fail closed).
 SCOPE_SETTING = "grid.scope"
+# The acting user's id: row-level security lets a user read what is addressed to them (their
+# notifications) even where it lies outside their jurisdiction.
+USER_SETTING = "grid.user"
 
 
 def make_engine(url: str | None = None, **kwargs: object) -> AsyncEngine:
@@ -36,6 +40,14 @@ async def set_scope(session: AsyncSession, scope: str | None) -> None:
     await session.execute(
         text("SELECT set_config(:name, :value, true)"),
         {"name": SCOPE_SETTING, "value": scope or ""},
+    )
+
+
+async def set_user(session: AsyncSession, user_id: uuid.UUID | None) -> None:
+    """Name the acting user for the current transaction only."""
+    await session.execute(
+        text("SELECT set_config(:name, :value, true)"),
+        {"name": USER_SETTING, "value": str(user_id) if user_id else ""},
     )
 
 

@@ -27,7 +27,14 @@ from domain.permissions import Perm, Role
 from domain.principal import SYSTEM, SYSTEM_SCOPE, Principal
 from domain.supervision import Level as CardLevel
 from domain.workflow import Action
-from services import assessment_demo, event_actions, events, routing, supervision
+from services import (
+    assessment_accrual,
+    assessment_demo,
+    event_actions,
+    events,
+    routing,
+    supervision,
+)
 from services.context import Ctx
 from services.demo_data import DemoGrid, GridArea, demo_grids
 from services.models import Department, Notification, OrgUnit
@@ -416,7 +423,7 @@ async def load_demo_events(
         if progress and done % 500 == 0:
             progress(done, count)
     await _sweep_until(session, swept, now)
-    counts.update(await assessment_demo.accrue(ctx, now))
+    counts.update(await assessment_accrual.accrue(ctx, now))
     # What happened long ago has been read by now.
     await session.execute(
         update(Notification)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from domain.attachments import Kind, UploadState
+from domain.attachments import Kind
 from domain.errors import FieldError, Invalid, NotFound
 from domain.places import (
     IMAGE_SCHEMES,
@@ -24,11 +24,12 @@ from services import audit
 from services.attachments_uploads import file_key
 from services.context import Ctx
 from services.jurisdiction import in_scope
-from services.models import JurisdictionProfile, Team, TeamMember, Upload
+from services.models import JurisdictionProfile, Team, TeamMember
 from services.pagination import AnySelect, Page
 from services.places import holder_of, holds, in_unit, name_matches
 from services.registry import unit_for_record
 from services.teams import MEMBERS
+from services.upload_claims import take_uploads
 
 SECTIONS = ("overview", "geography", "economy", "society", "key_projects")
 
@@ -127,34 +128,13 @@ async def _stored_images(
     `profile_image_upload_invalid` naming each other one, and nothing changes."""
     kept = {image["upload_id"]: image for image in current if "upload_id" in image}
     wanted = {
-        uuid.UUID(image["upload_id"]): index
+        uuid.UUID(image["upload_id"]): f"images.{index}.upload_id"
         for index, image in enumerate(images)
         if "upload_id" in image and image["upload_id"] not in kept
     }
-    uploads = {
-        upload.id: upload
-        for upload in await ctx.session.scalars(
-            select(Upload)
-            .where(
-                Upload.id.in_(wanted),
-                Upload.owner_id == ctx.principal.user_id,
-                Upload.state == UploadState.READY.value,
-                Upload.kind == Kind.PHOTO.value,
-            )
-            .with_for_update()
-        )
-    }
-    refused = [index for upload_id, index in wanted.items() if upload_id not in uploads]
-    if refused:
-        raise Invalid(
-            "profile_image_upload_invalid",
-            errors=[
-                FieldError(f"images.{index}.upload_id", "profile_image_upload_invalid")
-                for index in sorted(refused)
-            ],
-        )
-    for upload in uploads.values():
-        upload.state, upload.updated_at = UploadState.ATTACHED.value, ctx.now()
+    uploads = await take_uploads(
+        ctx, wanted, code="profile_image_upload_invalid", kinds=frozenset({Kind.PHOTO.value})
+    )
     stored = []
     for image in images:
         if "upload_id" not in image:

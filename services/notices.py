@@ -157,23 +157,16 @@ async def get_notice(ctx: Ctx, notice_id: uuid.UUID) -> dict[str, Any]:
 
 
 def notices_query(ctx: Ctx) -> AnySelect:
-    """Notices issued in jurisdiction, newest first (the list and its export)."""
-    return (
-        select(*_COLUMNS)
-        .where(in_scope(Notice.path, ctx.principal))
-        .order_by(Notice.created_at.desc(), Notice.id.desc())
-    )
+    """Notices issued in jurisdiction (the list and its export)."""
+    return select(*_COLUMNS).where(in_scope(Notice.path, ctx.principal))
 
 
 async def list_notices(
     ctx: Ctx, *, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None, int]:
-    """A keyset page of `notices_query` (on time and id) and the total."""
+    """Notices issued in jurisdiction, newest first (keyset on time and id), and the total."""
     stmt = notices_query(ctx)
-    total = (
-        await ctx.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        or 0
-    )
+    total = await ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     if cursor:
         last_at, last_id = decode_cursor(cursor, 2)
         try:
@@ -181,7 +174,11 @@ async def list_notices(
         except ValueError as exc:
             raise BadRequest("cursor_invalid") from exc
         stmt = stmt.where(tuple_(Notice.created_at, Notice.id) < key)
-    rows = (await ctx.session.execute(stmt.limit(limit + 1))).all()
+    rows = (
+        await ctx.session.execute(
+            stmt.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit + 1)
+        )
+    ).all()
     items = [dict(row._mapping) for row in rows[:limit]]
     following = None
     if len(rows) > limit:

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     refresh_token_days: int = 14
     login_max_failures: int = 5
     login_lock_minutes: int = 15
+    # `/readyz` gives each dependency this long to answer.
+    ready_timeout_seconds: float = 2.0
     # SMS (R-WF-5): `log` writes messages to the log; `http` posts them to a gateway.
     sms_gateway: str = "log"
     sms_url: str = ""

@@ -101,12 +101,13 @@ async def create_user(
         target_type="user",
         target_id=user.id,
         unit_path=path,
-        after=_snapshot(user, roles),
+        after=snapshot(user, roles),
     )
     return await get_user(ctx, user.id)
 
 
-def _snapshot(user: User, roles: list[str]) -> dict[str, Any]:
+def snapshot(user: User, roles: list[str]) -> dict[str, Any]:
+    """The audited state of a user."""
     return {
         "username": user.username,
         "full_name": user.full_name,
@@ -202,7 +203,7 @@ async def update_user(
         raise NotFound()
     check_version(expected_version, user.version)
     old_roles = (await _roles_of(ctx, [user.id]))[user.id]
-    before = _snapshot(user, old_roles)
+    before = snapshot(user, old_roles)
     if "full_name" in changes.fields and changes.full_name is not None:
         user.full_name = changes.full_name
     if "phone" in changes.fields:
@@ -226,7 +227,7 @@ async def update_user(
     user.version += 1
     user.updated_at = ctx.now()
     await ctx.session.flush()
-    after = _snapshot(user, new_roles)
+    after = snapshot(user, new_roles)
     if changes.password is not None:
         after["password"] = "changed"
     await audit.record(

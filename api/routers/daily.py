@@ -12,6 +12,7 @@ from api.deps import Paging, requires
 from api.etag import expected_version
 from api.exporting import ExportFormat, export_list
 from api.registry_routes import shown
+from api.routers.attachments import StorageDep
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
 from api.schemas.daily import (
     LEDGER_COLUMNS,
@@ -24,6 +25,7 @@ from api.schemas.daily import (
     ReportOut,
     RollupOut,
 )
+from domain.attachments import content_disposition
 from domain.daily_work import Form, LedgerKind
 from domain.permissions import Perm
 from services import daily_ledgers, daily_reports
@@ -186,6 +188,30 @@ async def get_ledger_entry(
     entry_id: uuid.UUID, response: Response, ctx: Annotated[Ctx, requires(Perm.DAILY_READ)]
 ) -> LedgerOut:
     return shown(response, LedgerOut, await daily_ledgers.get_entry(ctx, entry_id))
+
+
+@router.get(
+    "/ledgers/{entry_id}/attachments/{upload_id}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def download_ledger_file(
+    entry_id: uuid.UUID,
+    upload_id: uuid.UUID,
+    ctx: Annotated[Ctx, requires(Perm.DAILY_READ)],
+    storage: StorageDep,
+) -> StreamingResponse:
+    """A file of the entry, as stored."""
+    found = await daily_ledgers.ledger_file(ctx, entry_id, upload_id)
+    return StreamingResponse(
+        storage.stream(found.storage_key),
+        media_type=found.mime,
+        headers={
+            "Content-Disposition": content_disposition(found.filename),
+            "Content-Length": str(found.size),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.patch("/ledgers/{entry_id}", response_model=LedgerOut)

@@ -16,6 +16,7 @@ from domain.permissions import Perm
 from services import notices
 from services.context import Ctx
 from services.exporting import Column
+from services.models import Notice
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"], responses=PROBLEM_RESPONSES)
 
@@ -72,10 +73,11 @@ async def list_notices(
 NOTICE_COLUMNS = [
     Column("created_at", "发布时间"),
     Column("title", "标题"),
-    Column("body", "正文"),
-    Column("audience", "范围"),
-    Column("recipients", "送达人数"),
-    Column("texted", "短信条数"),
+    Column("body", "内容"),
+    Column("audience", "对象"),
+    Column("recipients", "接收人数"),
+    Column("sms", "短信"),
+    Column("texted", "已发短信"),
 ]
 
 
@@ -85,12 +87,14 @@ async def export_notices(
     ctx: Annotated[Ctx, requires(Perm.DATA_EXPORT)],
     format: ExportFormat = ExportFormat.XLSX,
 ) -> StreamingResponse:
+    """The notices issued in jurisdiction, newest first, as CSV or XLSX (R-EXP-1), for those
+    who issue them."""
     if not ctx.principal.can(Perm.NOTICE_WRITE):
         raise PermissionDenied()
     return await export_list(
         request,
         ctx,
-        notices.notices_query(ctx),
+        notices.notices_query(ctx).order_by(Notice.created_at.desc(), Notice.id.desc()),
         NOTICE_COLUMNS,
         fmt=format,
         filename="通知公告",

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from api.schemas.common import Input, Instant, Output
-from domain.daily_work import Form, LedgerKind
+from domain.daily_work import MAX_LEDGER_FILES, Form, LedgerKind
 from services.exporting import Column
 
 Period = Annotated[str, Field(min_length=4, max_length=7, examples=["2026-11", "2026-Q4", "2026"])]
@@ -84,6 +84,10 @@ class LedgerIn(Input):
     doc_no: Annotated[str | None, Field(max_length=64)] = None
     occurred_on: date
     content: Annotated[str, Field(max_length=20_000)] = ""
+    # Finished uploads (`/api/v1/uploads`) the entry takes as its files.
+    attachment_ids: Annotated[list[uuid.UUID], Field(max_length=MAX_LEDGER_FILES)] = Field(
+        default_factory=list
+    )
 
 
 class LedgerPatch(Input):
@@ -92,6 +96,16 @@ class LedgerPatch(Input):
     doc_no: Annotated[str | None, Field(max_length=64)] = None
     occurred_on: date | None = None
     content: Annotated[str | None, Field(max_length=20_000)] = None
+    # The entry's files from now on: those it keeps and new uploads it takes.
+    attachment_ids: Annotated[list[uuid.UUID] | None, Field(max_length=MAX_LEDGER_FILES)] = None
+
+
+class LedgerFileOut(Output):
+    upload_id: uuid.UUID
+    filename: str
+    mime: str
+    size: int
+    url: str
 
 
 class LedgerOut(Output):
@@ -105,6 +119,7 @@ class LedgerOut(Output):
     doc_no: str | None
     occurred_on: date
     content: str
+    attachments: list[LedgerFileOut]
     version: int
     created_at: Instant
     updated_at: Instant

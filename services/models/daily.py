@@ -44,6 +44,8 @@ class LedgerEntry(Base):
     doc_no: Mapped[str | None] = mapped_column(String(64), default=None)
     occurred_on: Mapped[date]
     content: Mapped[str] = mapped_column(Text, default="")
+    # The files taken from uploads: {upload_id, filename, mime, size} each.
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -26,6 +26,8 @@ from tests.conftest import MovableClock
 from tests.factories import World, auth, make_user, system_ctx
 from tests.routes.events import make_event
 from tests.territory import SUPERUSER_DSN, Committed, committed_territory, remove_events
+from workers.settings import WorkerSettings
+from workers.supervision import assess as assess_job
 
 ACCEPT = {"responsible_person": "王建国", "responsible_phone": "13912345678"}
 NOTHING = {"lines": 0, "deductions": 0, "bonuses": 0, "reversals": 0, "joint": 0}
@@ -457,3 +459,9 @@ async def test_r_asm_2_the_ledger_api_names_each_lines_cause(
     }
     card = next(i for i in r.json()["items"] if i["item_code"] == "supervision_yellow")
     assert card["supervision_id"] and card["reverses_id"] is None
+
+
+def test_the_accrual_is_a_unique_cron_job_run_at_startup() -> None:
+    job = next(j for j in WorkerSettings.cron_jobs or () if j.coroutine is assess_job)
+    assert (job.unique, job.run_at_startup) == (True, True)
+    assert job.minute == set(range(2, 60, 10))

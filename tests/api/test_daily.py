@@ -20,6 +20,7 @@ from services.db import set_scope
 from services.models import AuditEntry, Notification, PeriodicReport
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth, make_user
+from tests.routes.attachments import photo, ready_upload
 from tests.routes.daily import FIGURES as C1_FIGURES
 from tests.routes.daily import PERIOD, file_report, ledger_body, make_entry
 
@@ -217,6 +218,57 @@ async def test_r_day_2_ledger_entries_are_validated(
     )
     assert ok.status_code == 201, ok.text
     assert ok.json()["unit_name"] == world.s1.name
+
+
+async def test_r_day_2_documents_carry_their_files(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """R-DAY-2: documents and special work with attachments — the writer's finished uploads,
+    taken once, served inside the jurisdiction, replaced with the entry."""
+    headers = auth(world.admin_s1, clock)
+    letter = await ready_upload(session, clock, world.admin_s1, photo(), filename="责任书.jpg")
+    minutes = await ready_upload(session, clock, world.admin_s1, photo(), filename="纪要.jpg")
+    body = {
+        **ledger_body(world.s1, kind="special_work", subtype="special_work"),
+        "unit_id": str(world.s1.id),
+        "occurred_on": "2026-11-20",
+        "attachment_ids": [str(letter["id"])],
+    }
+    created = await client.post(f"{D}/ledgers", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    entry = created.json()
+    [file] = entry["attachments"]
+    assert (file["upload_id"], file["filename"], file["mime"]) == (
+        str(letter["id"]),
+        "责任书.jpg",
+        "image/jpeg",
+    )
+    assert file["url"] == f"{D}/ledgers/{entry['id']}/attachments/{letter['id']}"
+    served = await client.get(file["url"], headers=headers)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    assert int(served.headers["content-length"]) == file["size"] == len(served.content)
+    sibling = await client.get(file["url"], headers=auth(world.admin_s2, clock))
+    assert_problem(sibling, 404, "ledger_entry_not_found")
+    # Taken once: another entry cannot take the same upload, nor someone else's.
+    others = await ready_upload(session, clock, world.worker_g1, photo())
+    again = {**body, "attachment_ids": [str(minutes["id"]), str(letter["id"]), str(others["id"])]}
+    problem = assert_problem(
+        await client.post(f"{D}/ledgers", json=again, headers=headers),
+        422,
+        "ledger_attachment_invalid",
+    )
+    assert [e["field"] for e in problem["errors"]] == ["attachment_ids.1", "attachment_ids.2"]
+    # Replaced with the entry: one kept, one new, the dropped one no longer served.
+    changed = await client.patch(
+        f"{D}/ledgers/{entry['id']}",
+        json={"attachment_ids": [str(minutes["id"])]},
+        headers={**headers, "If-Match": '"1"'},
+    )
+    assert changed.status_code == 200, changed.text
+    assert [f["upload_id"] for f in changed.json()["attachments"]] == [str(minutes["id"])]
+    assert_problem(
+        await client.get(file["url"], headers=headers), 404, "ledger_attachment_not_found"
+    )
 
 
 async def test_r_day_2_ledgers_are_searchable_scoped_paged_and_exported(

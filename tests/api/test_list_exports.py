@@ -44,10 +44,11 @@ NOT_EXPORTED = {
     "/api/v1/webhooks/{subscription_id}/attempts",
     # The files of one event: downloaded one by one, not as a table.
     "/api/v1/events/{event_id}/attachments",
-    # The mobile app's own reads: handbooks, the worker's own visits and history.
+    # The mobile app's own reads: handbooks, the worker's own visits, history, check-ins.
     "/api/v1/handbooks",
     "/api/v1/mobile/visits",
     "/api/v1/mobile/history",
+    "/api/v1/mobile/check-ins",
 }
 
 

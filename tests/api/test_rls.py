@@ -1,12 +1,15 @@
 """Row-level security is the fail-closed backstop of jurisdiction (R-JUR-1): the application
 role is neither superuser nor table owner, and an unset or empty scope sees no rows."""
 
+import uuid
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.db import set_scope
-from tests.factories import World
+from services.db import set_scope, set_user
+from services.models import User
+from tests.factories import World, make_user
 
 SCOPED_TABLES = ["org_units", "org_unit_versions", "departments", "users", "audit_log"]
 
@@ -52,17 +55,9 @@ async def test_every_scoped_table_forces_row_level_security(session: AsyncSessio
 # Tables holding territorial rows (an ltree column) that are not row-level secured, and why.
 # Every other such table must be.
 NOT_ROW_SECURED = {
-    # Routing rules are configuration every reporter's request is matched against, whoever
-    # reports (migration 0015); writes are checked against the owner's path by the service.
-    "routing_rules",
     # Handbooks are published by a unit for everyone below it: readers sit under the row's
     # path, the opposite of the subtree rule RLS applies (services.handbooks.readable).
     "handbooks",
-    # Notifications are rows per recipient, written by whoever's action notifies them (a
-    # department's action notifies a community outside its own path), so the subtree rule
-    # does not fit; services.notifications reads only the caller's own. A per-recipient
-    # policy is not built yet.
-    "notifications",
 }
 
 
@@ -140,3 +135,74 @@ async def test_a_garbage_scope_fails_closed(session: AsyncSession, world: World)
     with pytest.raises(Exception, match="ltree"):
         async with session.begin_nested():
             await session.execute(text("SELECT count(*) FROM org_units"))
+
+
+async def _notify(session: AsyncSession, user: User, path: str) -> uuid.UUID:
+    await set_scope(session, "*")
+    notification_id = uuid.uuid4()
+    await session.execute(
+        text(
+            "INSERT INTO notifications (id, user_id, path, kind, title, body, created_at) "
+            "VALUES (:id, :user, CAST(:path AS ltree), 'test', '标题', '正文', now())"
+        ),
+        {"id": notification_id, "user": user.id, "path": path},
+    )
+    return notification_id
+
+
+async def _visible(session: AsyncSession, notification_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        text("SELECT count(*) FROM notifications WHERE id = :id"), {"id": notification_id}
+    )
+    return found == 1
+
+
+@pytest.mark.parametrize("scope", [None, ""], ids=["unset", "empty"])
+async def test_notifications_unset_or_empty_scope_sees_none(
+    session: AsyncSession, world: World, scope: str | None
+) -> None:
+    """Even the recipient named in `grid.user` sees nothing without a scope."""
+    notification_id = await _notify(session, world.worker_g1, world.g1.path)
+    assert await _visible(session, notification_id)
+    await set_user(session, world.worker_g1.id)
+    if scope is None:
+        await session.execute(text("RESET grid.scope"))
+    else:
+        await set_scope(session, scope)
+    assert (await session.scalar(text("SELECT count(*) FROM notifications"))) == 0
+
+
+async def test_notifications_are_seen_in_their_subjects_jurisdiction_and_by_their_recipient(
+    session: AsyncSession, world: World
+) -> None:
+    """A notice about G1 addressed to S2's admin (a copied unit): S2's admin reads it, S2's
+    other users do not, the district does; one about G1 for G1's worker stays out of S2."""
+    to_s2 = await _notify(session, world.admin_s2, world.g1.path)
+    to_worker = await _notify(session, world.worker_g1, world.g1.path)
+    await set_scope(session, world.s2.path)
+    await set_user(session, world.admin_s2.id)
+    assert await _visible(session, to_s2)
+    assert not await _visible(session, to_worker)
+    other = await make_user(session, roles=["admin"], unit=world.s2)
+    await set_scope(session, world.s2.path)
+    await set_user(session, other.id)
+    assert not await _visible(session, to_s2)
+    await set_scope(session, world.district.path)
+    assert await _visible(session, to_s2) and await _visible(session, to_worker)
+
+
+async def test_a_notification_outside_scope_for_someone_else_cannot_be_written(
+    session: AsyncSession, world: World
+) -> None:
+    await set_scope(session, world.s2.path)
+    await set_user(session, world.admin_s2.id)
+    with pytest.raises(Exception, match="row-level security"):
+        async with session.begin_nested():
+            await session.execute(
+                text(
+                    "INSERT INTO notifications (id, user_id, path, kind, title, body, "
+                    "created_at) VALUES (gen_random_uuid(), :user, CAST(:path AS ltree), "
+                    "'test', '标题', '正文', now())"
+                ),
+                {"user": world.worker_g1.id, "path": world.g1.path},
+            )

@@ -1,5 +1,5 @@
 """Pure assessment rules (R-ASM-1 … R-ASM-5): defaults, item validation, scores at the pass
-mark, ranks, the bonus quantity and the review state machine walked whole."""
+mark, the bonus quantity and the review state machine walked whole."""
 
 from decimal import Decimal
 
@@ -22,7 +22,6 @@ from domain.assessment import (
     decide_review,
     defaults_document,
     ledger_period,
-    ranks,
     score,
 )
 from domain.errors import Conflict, Invalid, PermissionDenied
@@ -57,10 +56,6 @@ def test_r_asm_2_79_9_fails_and_80_passes() -> None:
     assert score(Decimal(10), Decimal(0), annual=True).band == Band.GOOD
     # A month's bulletin neither passes nor fails.
     assert score(Decimal(30), Decimal(0), annual=False).passed is None
-
-
-def test_ranks_are_competition_ranks() -> None:
-    assert ranks([Decimal(90), Decimal(95), Decimal(90), Decimal(80)]) == [2, 1, 2, 4]
 
 
 @pytest.mark.parametrize(("accepted", "quantity"), [(9, 0), (10, 1), (12, 1), (13, 2), (16, 3)])

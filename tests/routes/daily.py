@@ -12,6 +12,7 @@ from services.clock import Clock
 from services.models import OrgUnit
 from tests.factories import World, system_ctx
 from tests.routes import Call, ListEntry, Setup
+from tests.routes.attachments import photo, ready_upload, user_ctx
 
 # October is over on the test clock's 2026-11-23 (and its report is late by then).
 PERIOD = "2026-10"
@@ -82,6 +83,16 @@ def _on_entry(json: dict[str, Any] | None = None) -> Setup:
     return setup
 
 
+async def _entry_file(session: AsyncSession, world: World, clock: Clock) -> Call:
+    """A file on an entry of S1's ledger, uploaded by S1's admin."""
+    upload = await ready_upload(session, clock, world.admin_s1, photo())
+    ctx = await user_ctx(session, clock, world.admin_s1)
+    entry = await daily_ledgers.create_entry(
+        ctx, ledger_body(world.s1, attachment_ids=[upload["id"]])
+    )
+    return Call(daily_ledgers.file_url(entry["id"], str(upload["id"])))
+
+
 UNSCOPED = {
     ("GET", "/api/v1/daily/reports"),
     ("GET", "/api/v1/daily/reports/export"),
@@ -114,4 +125,5 @@ SCOPED: dict[tuple[str, str], Setup] = {
     ),
     ("GET", "/api/v1/daily/ledgers/{entry_id}"): _on_entry(),
     ("PATCH", "/api/v1/daily/ledgers/{entry_id}"): _on_entry({"title": "联席会议（更正）"}),
+    ("GET", "/api/v1/daily/ledgers/{entry_id}/attachments/{upload_id}"): _entry_file,
 }

@@ -1092,6 +1092,26 @@ export interface paths {
         patch: operations["update_ledger_entry_api_v1_daily_ledgers__entry_id__patch"];
         trace?: never;
     };
+    "/api/v1/daily/ledgers/{entry_id}/attachments/{upload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Ledger File
+         * @description A file of the entry, as stored.
+         */
+        get: operations["download_ledger_file_api_v1_daily_ledgers__entry_id__attachments__upload_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/daily/reports": {
         parameters: {
             query?: never;
@@ -2885,7 +2905,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Export Notices */
+        /**
+         * Export Notices
+         * @description The notices issued in jurisdiction, newest first, as CSV or XLSX (R-EXP-1), for those
+         *     who issue them.
+         */
         get: operations["export_notices_api_v1_notices_export_get"];
         put?: never;
         post?: never;
@@ -4775,7 +4799,8 @@ export interface paths {
         };
         /**
          * Readyz
-         * @description 200 only when PostgreSQL and Redis both answer.
+         * @description 200 only when PostgreSQL and Redis both answer, each within its timeout (checked
+         *     side by side); otherwise 503 naming the dependencies that failed and why.
          */
         get: operations["readyz_readyz_get"];
         put?: never;
@@ -7131,8 +7156,26 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** LedgerFileOut */
+        LedgerFileOut: {
+            /** Filename */
+            filename: string;
+            /** Mime */
+            mime: string;
+            /** Size */
+            size: number;
+            /**
+             * Upload Id
+             * Format: uuid
+             */
+            upload_id: string;
+            /** Url */
+            url: string;
+        };
         /** LedgerIn */
         LedgerIn: {
+            /** Attachment Ids */
+            attachment_ids?: string[];
             /**
              * Content
              * @default
@@ -7201,6 +7244,8 @@ export interface components {
         };
         /** LedgerOut */
         LedgerOut: {
+            /** Attachments */
+            attachments: components["schemas"]["LedgerFileOut"][];
             /** Content */
             content: string;
             /** Created At */
@@ -7239,6 +7284,8 @@ export interface components {
         };
         /** LedgerPatch */
         LedgerPatch: {
+            /** Attachment Ids */
+            attachment_ids?: string[] | null;
             /** Content */
             content?: string | null;
             /** Doc No */
@@ -7413,7 +7460,7 @@ export interface components {
          * Nature
          * @enum {string}
          */
-        Nature: "person" | "organisation";
+        Nature: "person" | "organisation" | "tag";
         /** NewGridSpec */
         NewGridSpec: {
             /** Code */
@@ -17402,6 +17449,99 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LedgerOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    download_ledger_file_api_v1_daily_ledgers__entry_id__attachments__upload_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_id: string;
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
                 };
             };
             /** @description Bad Request */
