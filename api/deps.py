@@ -17,6 +17,7 @@ from services import api_keys, auth, throttle
 from services.clock import Clock
 from services.context import Ctx
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from services.storage import Storage
 from services.tokens import read_access_token
 
 
@@ -48,8 +49,14 @@ async def get_redis(request: Request) -> Redis:
     return redis
 
 
+async def get_storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
+
+
 ClockDep = Annotated[Clock, Depends(get_clock)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
 
 _bearer = HTTPBearer(auto_error=False)
 # Agencies send their key in this header (API.md); a key wins over a bearer token.

@@ -5,10 +5,10 @@ import base64
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Header, Request, Response, status
+from fastapi import APIRouter, Form, Header, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from api.deps import Paging, requires
+from api.deps import Paging, StorageDep, requires
 from api.etag import expected_version, set_etag
 from api.schemas.attachments import (
     AttachIn,
@@ -24,7 +24,6 @@ from domain.errors import TooLarge
 from domain.permissions import Perm
 from services import attachments, attachments_uploads, duplicates
 from services.context import Ctx
-from services.storage import Storage
 
 uploads_router = APIRouter(
     prefix="/api/v1/uploads", tags=["attachments"], responses=PROBLEM_RESPONSES
@@ -32,12 +31,6 @@ uploads_router = APIRouter(
 router = APIRouter(prefix="/api/v1/events", tags=["attachments"], responses=PROBLEM_RESPONSES)
 
 
-def get_storage(request: Request) -> Storage:
-    storage: Storage = request.app.state.storage
-    return storage
-
-
-StorageDep = Annotated[Storage, Depends(get_storage)]
 Uploader = Annotated[Ctx, requires(Perm.ATTACHMENT_UPLOAD)]
 
 

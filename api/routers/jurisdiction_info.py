@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 
-from api.deps import Paging, requires
+from api.deps import Paging, StorageDep, requires
 from api.etag import expected_version
 from api.exporting import ExportFormat, export_list
 from api.registry_routes import IfMatch, shown
-from api.routers.attachments import StorageDep
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
 from api.schemas.places import ROSTER_COLUMNS, ProfileIn, ProfileOut, RosterEntryOut
 from domain.permissions import Perm
