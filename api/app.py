@@ -12,6 +12,7 @@ from api.api_key_audit import ApiKeyAuditMiddleware
 from api.deps import new_request_id
 from api.idempotency import IdempotencyMiddleware
 from api.routers import ROUTERS
+from api.routing import PrefixGate
 from api.web import console, web_directory
 from services.clock import Clock, SystemClock
 from services.db import make_engine, make_sessionmaker
@@ -72,6 +73,6 @@ def create_app(*, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(ApiKeyAuditMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(PrefixGate(router))
     app.mount("/", console(web_directory()), name="web")
     return app

@@ -87,46 +87,46 @@ _AUDITED = (
 )
 
 
-def _select() -> AnySelect:
-    return (
-        select(
-            Person.id,
-            Person.grid_id,
-            OrgUnit.code,
-            Person.kind,
-            Person.id_number,
-            Person.name,
-            Person.former_name,
-            Person.gender,
-            Person.birth_date,
-            Person.ethnicity,
-            Person.phone,
-            Person.register_address,
-            Person.current_address,
-            Person.education,
-            Person.occupation,
-            Person.employer,
-            Person.political_status,
-            Person.marital_status,
-            Person.photo_url,
-            Person.low_income,
-            Person.away,
-            Person.house_id,
-            House.address.label("house_address"),
-            Person.no_house_reason,
-            Person.details,
-            Person.status,
-            Person.status_reason,
-            Person.status_changed_at,
-            Person.version,
-            Person.created_at,
-            Person.updated_at,
-            Person.created_by,
-            Person.path,
-        )
-        .join(OrgUnit, OrgUnit.id == Person.grid_id)
-        .outerjoin(House, House.id == Person.house_id)
+# Built once: statements are immutable, and building this one costs more than running it.
+_SELECT: AnySelect = (
+    select(
+        Person.id,
+        Person.grid_id,
+        OrgUnit.code,
+        Person.kind,
+        Person.id_number,
+        Person.name,
+        Person.former_name,
+        Person.gender,
+        Person.birth_date,
+        Person.ethnicity,
+        Person.phone,
+        Person.register_address,
+        Person.current_address,
+        Person.education,
+        Person.occupation,
+        Person.employer,
+        Person.political_status,
+        Person.marital_status,
+        Person.photo_url,
+        Person.low_income,
+        Person.away,
+        Person.house_id,
+        House.address.label("house_address"),
+        Person.no_house_reason,
+        Person.details,
+        Person.status,
+        Person.status_reason,
+        Person.status_changed_at,
+        Person.version,
+        Person.created_at,
+        Person.updated_at,
+        Person.created_by,
+        Person.path,
     )
+    .join(OrgUnit, OrgUnit.id == Person.grid_id)
+    .outerjoin(House, House.id == Person.house_id)
+)
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def _row(row: Any) -> dict[str, Any]:
 async def _fetch(ctx: Ctx, person_id: uuid.UUID) -> dict[str, Any]:
     row = (
         await ctx.session.execute(
-            _select().where(Person.id == person_id, in_scope(Person.path, ctx.principal))
+            _SELECT.where(Person.id == person_id, in_scope(Person.path, ctx.principal))
         )
     ).one_or_none()
     if row is None:
@@ -183,7 +183,7 @@ def _search(q: str) -> ColumnElement[bool]:
 async def people_query(ctx: Ctx, filters: PersonFilters) -> AnySelect:
     """People in jurisdiction matching the filters (shared by the list and its export);
     `unit_id` may be any unit: the people of its subtree."""
-    stmt = _select().where(in_scope(Person.path, ctx.principal))
+    stmt = _SELECT.where(in_scope(Person.path, ctx.principal))
     if filters.unit_id is not None:
         stmt = stmt.where(await households.within_unit(ctx, Person.path, filters.unit_id))
     if filters.kind is not None:

@@ -3,7 +3,11 @@
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
 
 import jwt
 
@@ -31,23 +35,33 @@ def issue_access_token(user_id: uuid.UUID, now: datetime) -> tuple[str, int]:
     return token, int(lifetime.total_seconds())
 
 
+@lru_cache(maxsize=8192)
+def _signed_claims(token: str, secret: str) -> Mapping[str, Any]:
+    """The claims of a token whose signature checks out; raises otherwise. Cached because a
+    client presents the same token on every request of its lifetime and the signature check
+    and JSON parse cost more than the rest of authentication; failures are never cached and
+    the time claims are checked on every use by the callers."""
+    return MappingProxyType(
+        jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            # Time claims are checked against the injected clock, never the wall clock.
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
+    )
+
+
+_REQUIRED_CLAIMS = ("sub", "exp", "iat", "typ")
+
+
 def read_access_token(token: str, now: datetime) -> uuid.UUID:
     """The user id in a valid, unexpired access token; anything else is 401."""
     try:
-        claims = jwt.decode(
-            token,
-            get_settings().secret_key,
-            algorithms=[ALGORITHM],
-            # Time claims are checked against the injected clock below, never the wall clock.
-            options={
-                "verify_exp": False,
-                "verify_iat": False,
-                "verify_nbf": False,
-                "require": ["sub", "exp", "iat", "typ"],
-            },
-        )
+        claims = _signed_claims(token, get_settings().secret_key)
         if (
-            claims["typ"] != "access"
+            any(name not in claims for name in _REQUIRED_CLAIMS)
+            or claims["typ"] != "access"
             or int(claims["exp"]) <= now.timestamp()
             or int(claims["iat"]) > now.timestamp() + _IAT_LEEWAY_SECONDS
         ):
@@ -60,15 +74,10 @@ def read_access_token(token: str, now: datetime) -> uuid.UUID:
 def unverified_subject(token: str) -> str | None:
     """The subject of a correctly signed token, expired or not (idempotency key owner)."""
     try:
-        claims = jwt.decode(
-            token,
-            get_settings().secret_key,
-            algorithms=[ALGORITHM],
-            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
-        )
-        return str(claims.get("sub")) if claims.get("sub") else None
+        claims = _signed_claims(token, get_settings().secret_key)
     except jwt.PyJWTError:
         return None
+    return str(claims.get("sub")) if claims.get("sub") else None
 
 
 def new_refresh_token() -> tuple[str, bytes]:
