@@ -105,6 +105,8 @@ def main() -> None:
     os.environ.setdefault("GRID_ACCESS_TOKEN_MINUTES", "240")
     get_settings.cache_clear()
     build_timings = asyncio.run(build(scale))
+    # Other work on the machine skews every figure; the report says how busy it was.
+    load = os.getloadavg()[0]
     samples = asyncio.run(sample(get_settings().owner_url, USER))
     outcomes: list[Outcome] = []
     with servers(samples.scope) as (product_url, floor_url):
@@ -120,7 +122,10 @@ def main() -> None:
         RESULTS,
         scale=scale,
         when=datetime.now(UTC),
-        machine=f"{platform.node()} · {os.cpu_count()} cores · {platform.platform()}",
+        machine=(
+            f"{platform.node()} · {os.cpu_count()} cores · {platform.platform()}"
+            f" · load average {load:.1f} when the run began"
+        ),
         build_timings=build_timings,
         outcomes=outcomes,
     )
