@@ -18,8 +18,9 @@ test('a circle query lists its results and shows them on the map (R-MAP-1)', asy
   await page.goto(`${BASE}/map`);
   await page.getByTestId('layer-tree').waitFor();
   const map = page.getByTestId('map');
-  await map.locator('canvas').waitFor();
-  await page.waitForTimeout(1000);
+  // Ready once the layers' first tiles are in; the view then fits the caller's jurisdiction.
+  await page.locator('[data-testid="map"][data-ready]').waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(500);
 
   await page.getByTestId('draw-area').click();
   const box = await map.boundingBox();
@@ -44,12 +45,13 @@ test('a circle query lists its results and shows them on the map (R-MAP-1)', asy
   await results.first().click();
   assert.equal(await results.first().getAttribute('aria-selected'), 'true');
   await page.locator('[data-testid="map"][data-overlays*="result-selected:1"]').waitFor();
-  await page.waitForTimeout(1500);
+  await page.waitForTimeout(2500);
   // ... and a click on the map beside the points clears it, on a point selects it again.
-  await page.mouse.click(box.x + 8, box.y + 8);
+  const view = await map.boundingBox();
+  await page.mouse.click(view.x + 8, view.y + 8);
   await page.waitForTimeout(300);
   assert.notEqual(await results.first().getAttribute('aria-selected'), 'true');
-  await page.mouse.click(cx, cy);
+  await page.mouse.click(view.x + view.width / 2, view.y + view.height / 2);
   await page.locator('[data-testid="result"][aria-selected="true"]').waitFor();
   assert.equal(await selectedCount(page), 1);
   await page.context().close();

@@ -129,5 +129,5 @@ export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 
   if (failed) return <Alert type="warning" message={t('map.unavailable')} />;
   // The overlays' feature counts, so tests can read what the map was given to draw.
   const drawn = overlays.map((overlay) => `${overlay.id}:${overlay.data.features.length}`).join(' ');
-  return <div ref={ref} style={{ height, width: '100%', borderRadius: 6 }} data-testid="map" data-overlays={drawn} />;
+  return <div ref={ref} style={{ height, width: '100%', borderRadius: 6 }} data-testid="map" data-overlays={drawn} data-ready={ready || undefined} />;
 }

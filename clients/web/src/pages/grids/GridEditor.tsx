@@ -85,7 +85,7 @@ export function GridEditor() {
   const grids = useGrids(community?.level === 'community' ? community.id : undefined, asOf);
   const shownGrids = useMemo(() => grids.data ?? [], [grids.data]);
   const grid = selected?.level === 'grid' ? (shownGrids.find((g) => g.id === selected.id) ?? null) : null;
-  const editable = can('grid:write') && asOf === null && !reshaping && !draw.busy;
+  const editable = !!map && can('grid:write') && asOf === null && !reshaping && !draw.busy;
   const gridsRef = useRef(shownGrids);
   gridsRef.current = shownGrids;
 

@@ -90,7 +90,7 @@ function QueryMap({ layers }: { layers: Layer[] }) {
   const focus = (hit: Hit) => {
     setSelected(hit.key);
     const box = bounds([hit.item.geometry as GeoJSON.Geometry | null]);
-    if (map && box) map.flyTo({ center: [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], zoom: Math.max(map.getZoom(), 16) });
+    if (map && box) map.flyTo({ center: [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], zoom: Math.max(map.getZoom(), 16), duration: 800 });
   };
   const pickArea = (next: Mode) => {
     setMode(next);
@@ -159,16 +159,16 @@ function QueryMap({ layers }: { layers: Layer[] }) {
               </Button>
             </>
           ) : (
-            <Button type="primary" onClick={startDrawing} disabled={draw.busy || !checked.length} data-testid="draw-area">
+            <Button type="primary" onClick={startDrawing} disabled={!map || draw.busy || !checked.length} data-testid="draw-area">
               {t('mapq.draw')}
             </Button>
           )}
-          {draw.busy && <Typography.Text type="secondary">{t(`mapq.hint.${mode}` as 'mapq.hint.circle')}</Typography.Text>}
           {area?.radius_m && <Tag>{`${t('mapq.radius')} ${area.radius_m} m`}</Tag>}
         </Space>
         {!checked.length && <Alert type="info" message={t('mapq.pickLayer')} style={{ marginBottom: 12 }} />}
         {run.isError && <Alert type="error" showIcon role="alert" message={run.error.message} style={{ marginBottom: 12 }} />}
         <MapView tileLayers={layers.map((l) => ({ layer: l.name, color: colours[l.name] ?? '#1677ff' }))} overlays={overlays} height={560} onMap={setMap} />
+        {draw.busy && <Typography.Text type="secondary">{t(`mapq.hint.${mode}` as 'mapq.hint.circle')}</Typography.Text>}
       </Col>
       <Col span={7}>
         <Typography.Title level={5}>{t('mapq.results')}</Typography.Title>
