@@ -2,7 +2,7 @@
 // reshaped, split and merged through the grid API (R-GRID-1, R-GRID-2); the server's refusals
 // are drawn on the map; the history slider shows the layout as it stood then.
 import { useQuery } from '@tanstack/react-query';
-import { Alert, Button, Card, Col, Descriptions, Row, Slider, Space, Tag, Timeline, Typography } from 'antd';
+import { Alert, Button, Card, Col, Descriptions, Empty, Row, Slider, Space, Tag, Timeline, Typography } from 'antd';
 import dayjs from 'dayjs';
 import type maplibregl from 'maplibre-gl';
 import { useEffect, useMemo, useRef, useState } from 'react';
@@ -146,7 +146,9 @@ export function GridEditor() {
   return (
     <Card title={t('menu.grids')} data-testid="grid-editor">
       <Row gutter={16}>
-        <Col span={6}>{me?.unit && <UnitTree rootId={me.unit.id} selectedId={selected?.id} onSelect={select} />}</Col>
+        <Col span={6}>
+          {me?.unit ? <UnitTree rootId={me.unit.id} selectedId={selected?.id} onSelect={select} /> : <Empty description={t('state.empty')} />}
+        </Col>
         <Col span={18}>
           <Space wrap style={{ marginBottom: 12 }}>
             {can('grid:write') && (
@@ -179,7 +181,6 @@ export function GridEditor() {
             {(draw.busy || reshaping) && (
               <Button onClick={() => { draw.reset(); setReshaping(false); }}>{t('common.cancel')}</Button>
             )}
-            {draw.busy && !reshaping && <Typography.Text type="secondary">{t('grids.drawHint')}</Typography.Text>}
           </Space>
           {refusal && (
             <Alert type="error" showIcon role="alert" data-testid="grid-problem" closable onClose={() => setRefusal(null)}
@@ -189,6 +190,7 @@ export function GridEditor() {
           {!community && <Alert type="info" message={t('grids.pickUnit')} style={{ marginBottom: 12 }} />}
           {grids.isError && <Alert type="error" message={`${t('state.error')}: ${grids.error.message}`} style={{ marginBottom: 12 }} />}
           <MapView tileLayers={[]} overlays={overlays} height={520} onMap={setMap} />
+          {draw.busy && !reshaping && <Typography.Text type="secondary">{t('grids.drawHint')}</Typography.Text>}
           {community && (
             <div style={{ marginTop: 12 }} data-testid="history-slider">
               <Space>
