@@ -13,7 +13,9 @@ import { visibleMenu } from './layout/menu';
 import { Analysis } from './pages/Analysis';
 import { CommandCentre } from './pages/CommandCentre';
 import { EventDetail } from './pages/EventDetail';
+import { GridEditor } from './pages/grids/GridEditor';
 import { Login } from './pages/Login';
+import { MapQuery } from './pages/mapquery/MapQuery';
 import { Notices } from './pages/Notices';
 import { Notifications } from './pages/Notifications';
 import { People } from './pages/People';
@@ -72,6 +74,8 @@ export function App() {
                   <Route path="/people" element={<People />} />
                   <Route path="/registries" element={<Registries />} />
                   <Route path="/notices" element={<Notices />} />
+                  <Route path="/grids" element={<GridEditor />} />
+                  <Route path="/map" element={<MapQuery />} />
                   <Route path="/notifications" element={<Notifications />} />
                   <Route path="/profile" element={<Profile />} />
                   <Route path="*" element={<Navigate to="/" replace />} />

@@ -19,6 +19,9 @@ export interface Problem {
   detail?: string;
   code?: string;
   errors?: FieldProblem[];
+  // Where a spatial check failed: the overlap, the overhang or the self-intersection point.
+  geometry?: GeoJSON.Geometry | null;
+  overlaps?: { grid_id: string; code: string; area_m2: number; geometry: GeoJSON.Geometry | null }[];
 }
 
 export class ApiError extends Error {

@@ -47,21 +47,30 @@ export function TargetPicker({ value, onChange, id }: PickerProps<string>) {
   );
 }
 
-export function UnitsPicker({ value, onChange, id }: PickerProps<string[]>) {
+function UnitSelect<T extends string | string[]>({ value, onChange, id, multiple }: PickerProps<T> & { multiple: boolean }) {
   const [q, setQ] = useState('');
   const units = useUnits(q);
   return (
     <Select
       id={id}
-      mode="multiple"
+      mode={multiple ? 'multiple' : undefined}
       showSearch
       value={value}
       onChange={onChange}
       filterOption={false}
       onSearch={setQ}
+      loading={units.isPending}
       options={(units.data?.items ?? []).map((u) => ({ value: u.id, label: `${u.name}（${u.code}）` }))}
     />
   );
+}
+
+export function UnitsPicker(props: PickerProps<string[]>) {
+  return <UnitSelect {...props} multiple />;
+}
+
+export function UnitPicker(props: PickerProps<string>) {
+  return <UnitSelect {...props} multiple={false} />;
 }
 
 export function GridPicker({ value, onChange, id }: PickerProps<string>) {

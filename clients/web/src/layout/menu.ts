@@ -14,6 +14,8 @@ export const MENU: MenuEntry[] = [
   { path: '/people', label: 'menu.people', permission: 'population:read' },
   { path: '/registries', label: 'menu.registries', permission: 'house:read' },
   { path: '/notices', label: 'menu.notices', permission: 'notice:write' },
+  { path: '/grids', label: 'menu.grids', permission: 'grid:read' },
+  { path: '/map', label: 'menu.map', permission: 'map:read' },
   { path: '/notifications', label: 'menu.notifications', permission: 'notification:read' },
   { path: '/profile', label: 'menu.profile', permission: 'self:read' },
 ];

@@ -16,7 +16,8 @@ function basemapUrl(): string | null {
 export interface Overlay {
   id: string;
   data: GeoJSON.FeatureCollection;
-  kind: 'fill' | 'circle';
+  // 'fill' outlines polygons; 'area' also fills them (translucent), for shapes to pick out.
+  kind: 'fill' | 'area' | 'circle';
   color: string;
 }
 
@@ -27,6 +28,8 @@ export interface MapViewProps {
   center?: [number, number];
   zoom?: number;
   height?: number | string;
+  // The map once loaded, for pages that draw on it, fly or listen to clicks.
+  onMap?: (map: maplibregl.Map) => void;
 }
 
 function style(tileLayers: MapViewProps['tileLayers']): maplibregl.StyleSpecification {
@@ -61,7 +64,26 @@ function style(tileLayers: MapViewProps['tileLayers']): maplibregl.StyleSpecific
   return { version: 8, sources, layers };
 }
 
-export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 11, height = 420 }: MapViewProps) {
+function overlayLayers(overlay: Overlay): maplibregl.LayerSpecification[] {
+  const { id, color } = overlay;
+  if (overlay.kind === 'circle')
+    return [
+      {
+        id,
+        type: 'circle',
+        source: id,
+        paint: { 'circle-color': color, 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 },
+      },
+    ];
+  const outline: maplibregl.LayerSpecification = { id, type: 'line', source: id, paint: { 'line-color': color, 'line-width': 1 } };
+  if (overlay.kind === 'fill') return [outline];
+  return [
+    { id: `${id}-fill`, type: 'fill', source: id, paint: { 'fill-color': color, 'fill-opacity': 0.3 } },
+    { ...outline, paint: { 'line-color': color, 'line-width': 2 } },
+  ];
+}
+
+export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 11, height = 420, onMap }: MapViewProps) {
   const { t } = useI18n();
   const ref = useRef<HTMLDivElement>(null);
   const map = useRef<maplibregl.Map | null>(null);
@@ -80,7 +102,10 @@ export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 
         transformRequest: (url) =>
           url.includes('/api/v1/map/tiles/') ? { url, headers: { Authorization: `Bearer ${load()?.access ?? ''}` } } : { url },
       });
-      instance.on('load', () => setReady(true));
+      instance.on('load', () => {
+        setReady(true);
+        onMap?.(instance);
+      });
       map.current = instance;
       return () => instance.remove();
     } catch {
@@ -98,18 +123,11 @@ export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 
         continue;
       }
       instance.addSource(overlay.id, { type: 'geojson', data: overlay.data });
-      instance.addLayer(
-        overlay.kind === 'fill'
-          ? { id: overlay.id, type: 'line', source: overlay.id, paint: { 'line-color': overlay.color, 'line-width': 1 } }
-          : {
-              id: overlay.id,
-              type: 'circle',
-              source: overlay.id,
-              paint: { 'circle-color': overlay.color, 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 },
-            },
-      );
+      for (const layer of overlayLayers(overlay)) instance.addLayer(layer);
     }
   }, [overlays, ready]);
   if (failed) return <Alert type="warning" message={t('map.unavailable')} />;
-  return <div ref={ref} style={{ height, width: '100%', borderRadius: 6 }} data-testid="map" />;
+  // The overlays' feature counts, so tests can read what the map was given to draw.
+  const drawn = overlays.map((overlay) => `${overlay.id}:${overlay.data.features.length}`).join(' ');
+  return <div ref={ref} style={{ height, width: '100%', borderRadius: 6 }} data-testid="map" data-overlays={drawn} data-ready={ready || undefined} />;
 }
