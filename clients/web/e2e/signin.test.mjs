@@ -29,11 +29,21 @@ test('a wrong password shows the generic error and stays on the sign-in page', a
 });
 
 test('each demo role sees only the menus its permissions allow', async () => {
+  const base = ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据'];
+  const office = [...base, '通知公告', '站内通知', '个人信息'];
   const expected = {
-    grid_worker: ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据', '站内通知', '个人信息'],
+    grid_worker: [...base, '站内通知', '个人信息'],
+    grid_leader: [...base, '站内通知', '个人信息'],
+    community_staff: [...office, '用户管理'],
+    street_operator: [...office, '用户管理', '分流规则'],
+    district_operator: [...office, '用户管理', '分流规则'],
     department_handler: ['事件工作台', '指挥中心', '研判分析', '站内通知', '个人信息'],
-    auditor: ['研判分析', '实有人口', '基础数据', '个人信息'],
-    admin: ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据', '通知公告', '站内通知', '个人信息'],
+    leader: [...base, '站内通知', '个人信息', '用户管理'],
+    auditor: ['研判分析', '实有人口', '基础数据', '个人信息', '用户管理', '角色权限', '审计日志'],
+    admin: [
+      ...office,
+      ...['用户管理', '角色权限', '职能部门', '数据字典', '工作日历', '分流规则', '接口密钥', '审计日志'],
+    ],
   };
   for (const [username, items] of Object.entries(expected)) {
     const page = await signIn(browser, username);

@@ -8,6 +8,7 @@ interface PickerProps<T> {
   value?: T;
   onChange?: (value: T) => void;
   id?: string;
+  placeholder?: string;
 }
 
 function useUnits(q: string) {
@@ -18,14 +19,18 @@ function useUnits(q: string) {
   });
 }
 
+function useDepartments() {
+  return useQuery({
+    queryKey: ['departments', 'pick'],
+    queryFn: async () => ok(await api.GET('/api/v1/departments', { params: { query: { limit: 200 } } })),
+  });
+}
+
 /** A unit or a department, as "unit:<id>" or "department:<id>" (see vocab.actionBody). */
 export function TargetPicker({ value, onChange, id }: PickerProps<string>) {
   const [q, setQ] = useState('');
   const units = useUnits(q);
-  const departments = useQuery({
-    queryKey: ['departments', 'pick'],
-    queryFn: async () => ok(await api.GET('/api/v1/departments', { params: { query: { limit: 200 } } })),
-  });
+  const departments = useDepartments();
   const options = [
     ...(units.data?.items ?? []).map((u) => ({ value: `unit:${u.id}`, label: `${u.name}（${u.code}）` })),
     ...(departments.data?.items ?? [])
@@ -47,19 +52,45 @@ export function TargetPicker({ value, onChange, id }: PickerProps<string>) {
   );
 }
 
-export function UnitsPicker({ value, onChange, id }: PickerProps<string[]>) {
+function UnitSelect<T>({ value, onChange, id, placeholder, multiple }: PickerProps<T> & { multiple?: boolean }) {
   const [q, setQ] = useState('');
   const units = useUnits(q);
   return (
     <Select
       id={id}
-      mode="multiple"
+      mode={multiple ? 'multiple' : undefined}
+      allowClear={!multiple}
+      placeholder={placeholder}
       showSearch
       value={value}
       onChange={onChange}
       filterOption={false}
       onSearch={setQ}
       options={(units.data?.items ?? []).map((u) => ({ value: u.id, label: `${u.name}（${u.code}）` }))}
+    />
+  );
+}
+
+export function UnitsPicker(props: PickerProps<string[]>) {
+  return <UnitSelect {...props} multiple />;
+}
+
+export function UnitPicker(props: PickerProps<string>) {
+  return <UnitSelect {...props} />;
+}
+
+export function DepartmentPicker({ value, onChange, id }: PickerProps<string>) {
+  const departments = useDepartments();
+  return (
+    <Select
+      id={id}
+      allowClear
+      showSearch
+      optionFilterProp="label"
+      value={value}
+      onChange={onChange}
+      loading={departments.isPending}
+      options={(departments.data?.items ?? []).map((d) => ({ value: d.id, label: d.name }))}
     />
   );
 }
