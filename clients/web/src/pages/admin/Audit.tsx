@@ -11,7 +11,7 @@ type Entry = components['schemas']['AuditEntryOut'];
 type Report = components['schemas']['ChainReportOut'];
 
 /** The outcome of recomputing the hash chain (R-AUD-1): intact, tampered from an entry, or truncated. */
-function ChainReport({ report }: { report: Report }) {
+export function ChainReport({ report }: { report: Report }) {
   const { t } = useI18n();
   const message = report.intact
     ? t('adm.audit.intact')
