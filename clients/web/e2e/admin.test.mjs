@@ -87,6 +87,36 @@ test('an API key is issued with its secret shown once, then revoked', async () =
   await page.context().close();
 });
 
+test('an administrator declares a working day and opens a department', async () => {
+  const page = await signIn(browser, 'admin');
+  const day = `${new Date().getFullYear()}-12-26`;
+  await page.goto(`${BASE}/admin/calendar`);
+  await page.getByTestId('set-day').click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('日期').fill(day);
+  await dialog.getByLabel('日期').press('Enter');
+  // The kind starts as a day off; its shown value covers the search input.
+  await dialog.locator('.ant-form-item', { hasText: '类型' }).locator('.ant-select-selector').click();
+  await page.locator('.ant-select-dropdown:visible').getByText('调休上班', { exact: true }).click();
+  await dialog.getByLabel('名称').fill('年终调休');
+  await dialog.getByRole('button', { name: /提\s*交/ }).click();
+  const row = page.getByTestId('calendar-list').locator('tbody tr', { hasText: day });
+  await row.getByText('年终调休').waitFor();
+  assert.match(await row.innerText(), /调休上班[\s\S]*admin/);
+
+  // Codes sort first with a leading digit, so the new department heads the first page.
+  const code = `0e2e${Date.now() % 1_000_000}`;
+  await page.goto(`${BASE}/admin/departments`);
+  await page.getByTestId('add-department').click();
+  await dialog.getByLabel('所属单位').click();
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: '喀什市' }).first().click();
+  await dialog.getByLabel('编码').fill(code);
+  await dialog.getByLabel('名称').fill('测试应急办');
+  await dialog.getByRole('button', { name: /提\s*交/ }).click();
+  await page.getByTestId('department-list').locator('tbody tr', { hasText: code }).getByText('测试应急办').waitFor();
+  await page.context().close();
+});
+
 test('every administration page renders its list for the administrator', async () => {
   const page = await signIn(browser, 'admin');
   const pages = {
