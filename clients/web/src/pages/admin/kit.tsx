@@ -198,5 +198,6 @@ export function UnitName({ id }: { id: string | null | undefined }) {
     staleTime: 300_000,
   });
   if (!id) return <>—</>;
-  return <>{unit.data?.name ?? id.slice(0, 8)}</>;
+  // Still loading: an ellipsis; unreadable: the id's head, which still tells units apart.
+  return <>{unit.data?.name ?? (unit.isPending ? '…' : id.slice(0, 8))}</>;
 }
