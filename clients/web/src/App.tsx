@@ -22,6 +22,14 @@ import { People } from './pages/People';
 import { Profile } from './pages/Profile';
 import { Registries } from './pages/Registries';
 import { Workbench } from './pages/Workbench';
+import { ApiKeys } from './pages/admin/ApiKeys';
+import { Audit } from './pages/admin/Audit';
+import { Calendar } from './pages/admin/Calendar';
+import { Departments } from './pages/admin/Departments';
+import { Dictionaries } from './pages/admin/Dictionaries';
+import { Roles } from './pages/admin/Roles';
+import { RoutingRules } from './pages/admin/RoutingRules';
+import { Users } from './pages/admin/Users';
 
 function RequireAuth({ children }: { children: ReactNode }) {
   const { signedIn } = useAuth();
@@ -34,6 +42,15 @@ function Home() {
   const { me } = useAuth();
   if (!me) return null;
   return <Navigate to={visibleMenu(me)[0]?.path ?? '/profile'} replace />;
+}
+
+/** A page opens only for those its menu entry is offered to; anyone else goes home. */
+function Offered({ children }: { children: ReactNode }) {
+  const { me } = useAuth();
+  const location = useLocation();
+  if (!me) return null;
+  const offered = visibleMenu(me).some((entry) => location.pathname.startsWith(entry.path));
+  return offered ? <>{children}</> : <Navigate to="/" replace />;
 }
 
 function Localised({ children }: { children: ReactNode }) {
@@ -78,6 +95,14 @@ export function App() {
                   <Route path="/map" element={<MapQuery />} />
                   <Route path="/notifications" element={<Notifications />} />
                   <Route path="/profile" element={<Profile />} />
+                  <Route path="/admin/users" element={<Offered><Users /></Offered>} />
+                  <Route path="/admin/roles" element={<Offered><Roles /></Offered>} />
+                  <Route path="/admin/departments" element={<Offered><Departments /></Offered>} />
+                  <Route path="/admin/dictionaries" element={<Offered><Dictionaries /></Offered>} />
+                  <Route path="/admin/calendar" element={<Offered><Calendar /></Offered>} />
+                  <Route path="/admin/routing-rules" element={<Offered><RoutingRules /></Offered>} />
+                  <Route path="/admin/api-keys" element={<Offered><ApiKeys /></Offered>} />
+                  <Route path="/admin/audit" element={<Offered><Audit /></Offered>} />
                   <Route path="*" element={<Navigate to="/" replace />} />
                 </Route>
               </Routes>

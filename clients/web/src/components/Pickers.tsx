@@ -8,6 +8,7 @@ interface PickerProps<T> {
   value?: T;
   onChange?: (value: T) => void;
   id?: string;
+  placeholder?: string;
 }
 
 function useUnits(q: string) {
@@ -18,14 +19,18 @@ function useUnits(q: string) {
   });
 }
 
+function useDepartments() {
+  return useQuery({
+    queryKey: ['departments', 'pick'],
+    queryFn: async () => ok(await api.GET('/api/v1/departments', { params: { query: { limit: 200 } } })),
+  });
+}
+
 /** A unit or a department, as "unit:<id>" or "department:<id>" (see vocab.actionBody). */
 export function TargetPicker({ value, onChange, id }: PickerProps<string>) {
   const [q, setQ] = useState('');
   const units = useUnits(q);
-  const departments = useQuery({
-    queryKey: ['departments', 'pick'],
-    queryFn: async () => ok(await api.GET('/api/v1/departments', { params: { query: { limit: 200 } } })),
-  });
+  const departments = useDepartments();
   const options = [
     ...(units.data?.items ?? []).map((u) => ({ value: `unit:${u.id}`, label: `${u.name}（${u.code}）` })),
     ...(departments.data?.items ?? [])
@@ -47,13 +52,21 @@ export function TargetPicker({ value, onChange, id }: PickerProps<string>) {
   );
 }
 
-function UnitSelect<T extends string | string[]>({ value, onChange, id, multiple }: PickerProps<T> & { multiple: boolean }) {
+function UnitSelect<T extends string | string[]>({
+  value,
+  onChange,
+  id,
+  placeholder,
+  multiple,
+}: PickerProps<T> & { multiple?: boolean }) {
   const [q, setQ] = useState('');
   const units = useUnits(q);
   return (
     <Select
       id={id}
       mode={multiple ? 'multiple' : undefined}
+      allowClear={!multiple}
+      placeholder={placeholder}
       showSearch
       value={value}
       onChange={onChange}
@@ -70,7 +83,23 @@ export function UnitsPicker(props: PickerProps<string[]>) {
 }
 
 export function UnitPicker(props: PickerProps<string>) {
-  return <UnitSelect {...props} multiple={false} />;
+  return <UnitSelect {...props} />;
+}
+
+export function DepartmentPicker({ value, onChange, id }: PickerProps<string>) {
+  const departments = useDepartments();
+  return (
+    <Select
+      id={id}
+      allowClear
+      showSearch
+      optionFilterProp="label"
+      value={value}
+      onChange={onChange}
+      loading={departments.isPending}
+      options={(departments.data?.items ?? []).map((d) => ({ value: d.id, label: d.name }))}
+    />
+  );
 }
 
 export function GridPicker({ value, onChange, id }: PickerProps<string>) {

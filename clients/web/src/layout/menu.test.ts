@@ -16,6 +16,14 @@ describe('menus follow the permissions from /me (R-ORG-3)', () => {
     expect(visibleMenu(auditor).map((e) => e.path)).toEqual(['/analysis', '/people', '/registries', '/profile']);
   });
 
+  it('offers administration pages by the permission that manages them', () => {
+    const auditor = { is_superuser: false, permissions: ['self:read', 'user:read', 'role:read', 'audit:read', 'department:read'] };
+    expect(visibleMenu(auditor).map((e) => e.path)).toEqual(['/analysis', '/profile', '/admin/users', '/admin/roles', '/admin/audit']);
+    const operator = { is_superuser: false, permissions: ['self:read', 'event:read', 'routing:write'] };
+    expect(visibleMenu(operator).map((e) => e.path)).toContain('/admin/routing-rules');
+    expect(visibleMenu(operator).map((e) => e.path)).not.toContain('/admin/calendar');
+  });
+
   it('gives a superuser everything and a signed-out visitor nothing', () => {
     expect(visibleMenu({ is_superuser: true, permissions: [] })).toHaveLength(MENU.length);
     expect(visibleMenu(undefined)).toEqual([]);
