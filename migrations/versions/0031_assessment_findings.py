@@ -7,6 +7,9 @@ per event and unit. Ledger lines point at the finding that caused them.
 A late verification is charged once per verified step, whether the verification came late
 or never came by the end of the completion day: its cause key names the step from now on.
 
+Imports (R-IMP-1) get a heartbeat, beaten by every batch, and the number of runs started,
+so an import whose worker died is taken back and run again, or failed after a few runs.
+
 Revision ID: 0031
 Revises: 0030
 """
@@ -48,9 +51,14 @@ SELECT grid_registry_table('assessment_findings');
 ALTER TABLE assessment_ledger ADD COLUMN finding_id uuid REFERENCES assessment_findings (id);
 UPDATE assessment_ledger SET cause_key = 'verify_late:' || step_id
 WHERE cause_key LIKE 'verify\\_late:%' AND step_id IS NOT NULL;
+
+ALTER TABLE imports ADD COLUMN heartbeat_at timestamptz,
+    ADD COLUMN attempts integer NOT NULL DEFAULT 0;
+UPDATE imports SET attempts = 1, heartbeat_at = started_at WHERE started_at IS NOT NULL;
 """
 
 DOWNGRADE = """
+ALTER TABLE imports DROP COLUMN attempts, DROP COLUMN heartbeat_at;
 UPDATE assessment_ledger SET cause_key = 'verify_late:' || action_id
 WHERE cause_key LIKE 'verify\\_late:%' AND action_id IS NOT NULL;
 DELETE FROM assessment_ledger WHERE cause_key LIKE 'verify\\_late:%' AND action_id IS NULL;
