@@ -9,6 +9,8 @@ or never came by the end of the completion day: its cause key names the step fro
 
 Imports (R-IMP-1) get a heartbeat, beaten by every batch, and the number of runs started,
 so an import whose worker died is taken back and run again, or failed after a few runs.
+Abandoned resumable upload sessions are deleted by the worker: it may delete uploads, and
+finds the receiving ones by their last touch.
 
 Revision ID: 0031
 Revises: 0030
@@ -55,9 +57,14 @@ WHERE cause_key LIKE 'verify\\_late:%' AND step_id IS NOT NULL;
 ALTER TABLE imports ADD COLUMN heartbeat_at timestamptz,
     ADD COLUMN attempts integer NOT NULL DEFAULT 0;
 UPDATE imports SET attempts = 1, heartbeat_at = started_at WHERE started_at IS NOT NULL;
+
+GRANT DELETE ON uploads TO grid_app;
+CREATE INDEX ix_uploads_receiving ON uploads (updated_at) WHERE state = 'receiving';
 """
 
 DOWNGRADE = """
+DROP INDEX ix_uploads_receiving;
+REVOKE DELETE ON uploads FROM grid_app;
 ALTER TABLE imports DROP COLUMN attempts, DROP COLUMN heartbeat_at;
 UPDATE assessment_ledger SET cause_key = 'verify_late:' || action_id
 WHERE cause_key LIKE 'verify\\_late:%' AND action_id IS NOT NULL;
