@@ -659,10 +659,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "column_unexpected": ("模板中没有此列", "This column is not in the template"),
     "import_not_found": ("导入任务不存在", "No such import"),
     "import_finished": ("导入已结束（{state}），不能取消", "The import is over ({state})"),
-    "import_worker_lost": (
-        "导入任务多次中断未能完成，请重新上传",
-        "The import's worker was lost too often; upload the file again",
-    ),
     "identity_required": (
         "须填写证件号码或姓名（单位、场所须填写名称）",
         "An ID number or a name is required (a name for organisations)",
