@@ -3,9 +3,12 @@ response (status, body and the headers a client acts on); the same key with anot
 a 422; a key still in flight is a 409. What is stored and for how long: `services.idempotency`.
 
 Keys belong to the caller (token subject or API key), so one caller cannot replay another's.
+An API key counts whether it comes as the X-API-Key header or, Open311 style (R-API-2), as
+the `api_key` query or form argument.
 """
 
 import hashlib
+from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -31,15 +34,22 @@ class IdempotencyMiddleware:
             return
         headers = Headers(scope=scope)
         key = headers.get(HEADER)
-        owner = _owner(headers)
-        if not key or owner is None:
+        if not key:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
+        body = await request.body()
+
+        async def replay_body() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        owner = _owner(scope, headers, body)
+        if owner is None:
+            await self.app(scope, replay_body, send)
+            return
         if len(key) > MAX_KEY_LENGTH:
             await problem(request, 400, "bad_request")(scope, receive, send)
             return
-        body = await request.body()
         fingerprint = hashlib.sha256(
             scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
         ).hexdigest()
@@ -62,9 +72,6 @@ class IdempotencyMiddleware:
         response_headers: dict[str, str] = {}
         response_body = bytearray()
 
-        async def replay_body() -> Message:
-            return {"type": "http.request", "body": body, "more_body": False}
-
         async def capture(message: Message) -> None:
             nonlocal status, response_headers
             if message["type"] == "http.response.start":
@@ -86,8 +93,8 @@ class IdempotencyMiddleware:
             )
 
 
-def _owner(headers: Headers) -> str | None:
-    api_key = headers.get("x-api-key")
+def _owner(scope: Scope, headers: Headers, body: bytes) -> str | None:
+    api_key = headers.get("x-api-key") or _argument_key(scope, headers, body)
     if api_key:
         return "key:" + hashlib.sha256(api_key.encode()).hexdigest()[:32]
     authorization = headers.get("authorization", "")
@@ -95,6 +102,16 @@ def _owner(headers: Headers) -> str | None:
         subject = unverified_subject(authorization[7:].strip())
         return f"user:{subject}" if subject else None
     return None
+
+
+def _argument_key(scope: Scope, headers: Headers, body: bytes) -> str | None:
+    """The `api_key` argument of the query string or of a URL-encoded form body."""
+    found = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("api_key")
+    if not found and headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        found = parse_qs(body.decode("utf-8", "replace")).get("api_key")
+    return found[0] if found else None
 
 
 async def _replay(stored: IdempotencyRecord, send: Send) -> None:

@@ -78,6 +78,27 @@ class Signal(StrEnum):
     YEAR_MOST_CASES = "year_most_cases"
     YEAR_DISPUTES_TOP3 = "year_disputes_top3"
     JOINT_LIABILITY = "joint_liability"
+    # Assessment findings (考核认定) recorded by a superior on an event.
+    PETITION_UNCOLLECTED = "petition_uncollected"
+    DISPUTE_PUSHED_UP = "dispute_pushed_up"
+    WRONG_SUBMISSION = "wrong_submission"
+    ESCALATION_UNCOOPERATIVE = "escalation_uncooperative"
+    # Derived from the workflow history and the findings.
+    CLOSE_LATE = "close_late"
+    YEAR_NO_WRONG_SUBMISSION = "year_no_wrong_submission"
+
+
+class FindingKind(StrEnum):
+    """What a superior finds on an event (考核认定, R-ASM-3): each is the signal of its item."""
+
+    PETITION_UNCOLLECTED = Signal.PETITION_UNCOLLECTED.value  # 越级/群体上访
+    DISPUTE_PUSHED_UP = Signal.DISPUTE_PUSHED_UP.value  # 可化解矛盾上推
+    WRONG_SUBMISSION = Signal.WRONG_SUBMISSION.value  # 错报引起投诉
+    ESCALATION_UNCOOPERATIVE = Signal.ESCALATION_UNCOOPERATIVE.value  # 上报后不配合处置
+
+
+# The levels a finding charges: the community side of R-ASM-3 (communities and their grids).
+FINDING_LEVELS = frozenset({"community", "grid"})
 
 
 # Cards are charged by the supervision sweep, whose deduction column holds whole points.
@@ -96,13 +117,9 @@ class Item:
     cap: Decimal | None = None
 
 
-def _i(code: str, text: str, points: int, signal: bool = True, cap: int | None = None) -> Item:
+def _i(code: str, text: str, points: int, cap: int | None = None) -> Item:
     return Item(
-        code,
-        text,
-        Decimal(points),
-        Signal(code) if signal else None,
-        Decimal(cap) if cap is not None else None,
+        code, text, Decimal(points), Signal(code), Decimal(cap) if cap is not None else None
     )
 
 
@@ -111,16 +128,17 @@ _CARDS = (
     _i("supervision_red", "超时督办红牌", DEDUCTION[CardLevel.RED]),
 )
 _COMMUNITY_SIDE = (
-    _i("petition_uncollected", "矛盾纠纷未排查化解导致越级上访或群体性上访", -5, False),
-    _i("wrong_submission", "错报并引起投诉", -1, False, cap=10),
+    _i("petition_uncollected", "矛盾纠纷未排查化解导致越级上访或群体性上访", -5),
+    _i("dispute_pushed_up", "社区能化解的矛盾未就地化解而推诿上交", -1),
+    _i("wrong_submission", "错报并引起投诉", -1, cap=10),
     _i("verify_late", "办结结果未当日评价", -1),
-    _i("close_late", "未当日点击办结或未落实", -1, False, cap=10),
+    _i("close_late", "未当日点击办结或未落实", -1, cap=10),
     _i("appeal_upheld", "恶意评价“不满意”经申诉成立", -2),
-    _i("escalation_uncooperative", "上报后不配合处置（投诉属实）", -2, False),
+    _i("escalation_uncooperative", "上报后不配合处置（投诉属实）", -2),
     _i("entries_bottom3", "月度录入量排名后三名", -3),
     _i("entries_none", "月度无录入", -5),
     _i("entries_top3", "月度录入量排名前三名", 2),
-    _i("year_no_wrong_submission", "全年无错报", 5, False),
+    _i("year_no_wrong_submission", "全年无错报", 5),
     _i("year_disputes_top3", "全年矛盾纠纷办结量前三名", 5),
 )
 _HANDLER_SIDE = (

@@ -588,6 +588,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "须且只能指定一个被考核单位或部门",
         "Name exactly one unit or department",
     ),
+    "finding_not_found": ("考核认定不存在", "No such assessment finding"),
+    "finding_exists": (
+        "该事件已有对该单位的同类考核认定",
+        "A standing finding of this kind on this event and unit exists",
+    ),
+    "finding_revoked": ("该考核认定已撤销", "The finding was revoked already"),
+    "finding_period_archived": (
+        "该单位 {period} 的考核已归档，不能再变更考核认定",
+        "The unit's assessment of {period} is archived; its findings stand",
+    ),
+    "finding_unit_unrelated": (
+        "该单位既未上报也未办理此事件",
+        "The unit neither reported nor handled this event",
+    ),
+    "finding_unit_not_assessed": (
+        "考核认定只针对社区或网格",
+        "Findings charge a community or a grid",
+    ),
+    "finding_not_superior": (
+        "考核认定由上级单位作出，不能认定本单位",
+        "A finding is recorded by a superior, not by the unit itself",
+    ),
     "review_not_found": ("考核评分表不存在", "No such review"),
     "review_exists": ("该单位本期考核评分表已存在", "The review of this period already exists"),
     "review_changed": ("考核评分表已被他人修改，请刷新后重试", "The review changed meanwhile"),

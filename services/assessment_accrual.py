@@ -24,7 +24,7 @@ from services.assessment_signals import (
     JOINT_LIABILITY,
     MONTHLY_ACCEPTED,
     PERIOD_SIGNALS,
-    REVERSALS,
+    REVERSAL_STATEMENTS,
 )
 from services.clock import Clock
 from services.context import Ctx
@@ -39,7 +39,7 @@ WITH c AS (
     SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS c (
         cause_key text, signal text, less_signal text, unit_id uuid, department_id uuid,
         period text, event_id uuid, step_id uuid, supervision_id uuid, action_id uuid,
-        appeal_id uuid, quantity integer, reason text)
+        appeal_id uuid, finding_id uuid, quantity integer, reason text)
 ),
 priced AS (
     SELECT c.*, it.holder_path, it.code, it.cap, it.points AS item_points,
@@ -64,9 +64,10 @@ capped AS (
     WHERE p.points <> 0 AND sign(p.points) = sign(p.item_points)
 )
 INSERT INTO assessment_ledger (id, unit_id, department_id, path, period, points, item_code,
-    reason, event_id, step_id, supervision_id, action_id, appeal_id, cause_key, created_at)
+    reason, event_id, step_id, supervision_id, action_id, appeal_id, finding_id, cause_key,
+    created_at)
 SELECT gen_random_uuid(), unit_id, department_id, holder_path, period, points, code, reason,
-       event_id, step_id, supervision_id, action_id, appeal_id, cause_key, :as_of
+       event_id, step_id, supervision_id, action_id, appeal_id, finding_id, cause_key, :as_of
 FROM capped
 WHERE cap IS NULL OR reached <= cap
 ON CONFLICT DO NOTHING
@@ -88,7 +89,6 @@ async def _candidates(session: AsyncSession, params: dict[str, Any]) -> list[dic
             "unit_id": row.unit_id,
             "department_id": row.department_id,
             "period": row.period,
-            **dict.fromkeys(("event_id", "step_id", "supervision_id", "action_id", "appeal_id")),
         }
         holder = f"{row.holder}:{row.period}"
         found.append(
@@ -118,7 +118,7 @@ async def _write(
 ) -> list[Decimal]:
     if not candidates:
         return []
-    rows = [{key: row[key] for key in CANDIDATE_COLUMNS} for row in candidates]
+    rows = [{key: row.get(key) for key in CANDIDATE_COLUMNS} for row in candidates]
     result = await session.execute(
         _WRITE,
         {
@@ -132,14 +132,17 @@ async def _write(
 
 async def accrue(ctx: Ctx, as_of: datetime) -> dict[str, int]:
     """Write every automatic line due by `as_of` that is not yet in the ledger: the event
-    signals, the months and years that have ended, the reversals of contested deductions,
+    signals and findings, the months and years that have ended, the reversals of contested
+    deductions and revoked findings,
     then joint liability (R-ASM-4), which reads the month's finished lines. Audited once
     per run that wrote something. Answers the counts of lines written."""
     session = ctx.session
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     params = {"as_of": as_of, "zone": get_settings().timezone}
     written = await _write(session, await _candidates(session, params), as_of)
-    reversed_ = [row.points for row in await session.execute(REVERSALS, params)]
+    reversed_ = [
+        row.points for query in REVERSAL_STATEMENTS for row in await session.execute(query, params)
+    ]
     joint_rows = [
         dict(row._mapping)
         for row in await session.execute(JOINT_LIABILITY, {**params, "threshold": JOINT_THRESHOLD})

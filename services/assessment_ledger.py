@@ -29,6 +29,7 @@ LEDGER_COLUMNS = (
     LedgerLine.action_id,
     LedgerLine.appeal_id,
     LedgerLine.review_id,
+    LedgerLine.finding_id,
     LedgerLine.reverses_id,
     LedgerLine.created_at,
 )

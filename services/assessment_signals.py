@@ -1,10 +1,13 @@
 """The system signals of R-ASM-3 as queries over what the platform recorded: cards, steps, the
 workflow history (verifications, appeal decisions) and events. Each query yields candidate
-ledger lines with a `cause_key` naming their cause once and for all; `services.
+ledger lines with a `cause_key` naming their cause once and for all (a query leaves out the
+cause columns it has no use for); `services.
 assessment_accrual` prices and writes them. Periods are business-zone months; month and year
 signals are read only for periods that have ended, from a district's first event on."""
 
 from sqlalchemy import DateTime, Numeric, String, TextClause, bindparam, text
+
+from domain.workflow import PROCESSES
 
 # Every candidate has these columns, in this order (the accrual reads them by name).
 CANDIDATE_COLUMNS = (
@@ -19,6 +22,7 @@ CANDIDATE_COLUMNS = (
     "supervision_id",
     "action_id",
     "appeal_id",
+    "finding_id",
     "quantity",
     "reason",
 )
@@ -32,9 +36,9 @@ def _q(sql: str, *, candidates: bool = True) -> TextClause:
             f"SELECT * FROM ({sql}) AS candidate WHERE NOT EXISTS "
             "(SELECT 1 FROM assessment_ledger l WHERE l.cause_key = candidate.cause_key)"
         )
-    clause = text(sql).bindparams(
-        bindparam("as_of", type_=DateTime(timezone=True)), bindparam("zone", type_=String)
-    )
+    clause = text(sql).bindparams(bindparam("as_of", type_=DateTime(timezone=True)))
+    if ":zone" in sql:
+        clause = clause.bindparams(bindparam("zone", type_=String))
     if ":threshold" in sql:
         clause = clause.bindparams(bindparam("threshold", type_=Numeric))
     return clause
@@ -89,19 +93,30 @@ WHERE w.late_at <= :as_of
               AND c.rule IN ('accept_24h', 'accept_12h_priority'))
 """)
 
+# The instant a completed step's result is due to be judged by (R-ASM-3 "当日"): the end of
+# the completion day in the business zone.
+_JUDGE_BY = "((s.finished_at AT TIME ZONE :zone)::date + 1)::timestamp AT TIME ZONE :zone"
+
 # Verifications (R-WF-2): unsatisfied / not implemented count against the judged step's
-# holder; satisfied on a major event is a bonus for it; a verification recorded on a later
-# day than the completion costs the verifying unit.
+# holder; satisfied on a major event is a bonus for it. A verification — the community's
+# evaluation and its 办结/未落实 click in one action — recorded after the completion day
+# costs the verifying unit both items; the evaluation is charged per step (`UNVERIFIED`
+# charges it the same way when it has not come by then).
 VERIFICATIONS = _q(f"""
-SELECT v.signal || ':' || a.id AS cause_key, v.signal, NULL AS less_signal,
-       CASE WHEN v.signal = 'verify_late' THEN a.actor_unit_id ELSE s.unit_id END AS unit_id,
-       CASE WHEN v.signal = 'verify_late' THEN NULL ELSE s.department_id END AS department_id,
-       {_period("a.at")} AS period, a.event_id, a.step_id, NULL::uuid AS supervision_id,
+SELECT v.signal || ':' || CASE WHEN v.signal = 'verify_late' THEN s.id ELSE a.id END
+           AS cause_key, v.signal, NULL AS less_signal,
+       CASE WHEN v.late THEN a.actor_unit_id ELSE s.unit_id END AS unit_id,
+       CASE WHEN v.late THEN NULL ELSE s.department_id END AS department_id,
+       CASE WHEN v.late THEN {_period("w.judge_by")} ELSE {_period("a.at")} END AS period,
+       a.event_id, a.step_id, NULL::uuid AS supervision_id,
        a.id AS action_id, NULL::uuid AS appeal_id, 1 AS quantity,
        v.label || '（事件 ' || e.service_no || '）' AS reason
 FROM event_actions a
 JOIN event_steps s ON s.id = a.step_id
 JOIN events e ON e.id = a.event_id
+CROSS JOIN LATERAL (SELECT {_JUDGE_BY} AS judge_by) AS w
+CROSS JOIN LATERAL (SELECT a.actor_unit_id IS NOT NULL AND s.finished_at IS NOT NULL
+                           AND a.at >= w.judge_by AS recorded_late) AS r
 CROSS JOIN LATERAL (VALUES
     (CASE a.payload ->> 'satisfaction'
           WHEN 'unsatisfied' THEN 'verify_unsatisfied'
@@ -110,12 +125,49 @@ CROSS JOIN LATERAL (VALUES
      CASE a.payload ->> 'satisfaction'
           WHEN 'unsatisfied' THEN '核查评价不满意'
           WHEN 'not_implemented' THEN '核查未落实'
-          ELSE '重大事件处置群众满意' END),
-    (CASE WHEN a.actor_unit_id IS NOT NULL AND s.finished_at IS NOT NULL
-               AND (a.at AT TIME ZONE :zone)::date > (s.finished_at AT TIME ZONE :zone)::date
-          THEN 'verify_late' END,
-     '办结结果未当日评价')) AS v (signal, label)
+          ELSE '重大事件处置群众满意' END, false),
+    (CASE WHEN r.recorded_late THEN 'verify_late' END, '办结结果未当日评价', true),
+    (CASE WHEN r.recorded_late AND a.payload ->> 'satisfaction' IN ('satisfied', 'not_implemented')
+          THEN 'close_late' END, '未当日点击办结或未落实', true)) AS v (signal, label, late)
 WHERE a.action = 'verify' AND a.at <= :as_of AND v.signal IS NOT NULL
+""")
+
+_VERIFIED_PROCESSES = ", ".join(f"'{p.code}'" for p in PROCESSES.values() if p.verification)
+
+# A completed step nobody verified by the end of its completion day, seen once that day is
+# over (R-ASM-3): the evaluation is late even before it comes, charged to the community the
+# event was reported in, under the same cause as a late verification recorded afterwards.
+# A step verified by :as_of is left to `VERIFICATIONS`, so one run never offers both.
+UNVERIFIED = _q(f"""
+SELECT 'verify_late:' || s.id AS cause_key, 'verify_late' AS signal, NULL AS less_signal,
+       subpath(e.path, nlevel(e.path) - 2, 1)::text::uuid AS unit_id,
+       NULL::uuid AS department_id, {_period("w.judge_by")} AS period, s.event_id,
+       s.id AS step_id, 1 AS quantity,
+       '办结结果未当日评价（事件 ' || e.service_no || '）' AS reason
+FROM event_steps s
+JOIN events e ON e.id = s.event_id
+CROSS JOIN LATERAL (SELECT {_JUDGE_BY} AS judge_by) AS w
+WHERE s.outcome = 'completed' AND e.process IN ({_VERIFIED_PROCESSES})
+  AND w.judge_by <= :as_of AND nlevel(e.path) >= 2
+  AND NOT EXISTS (SELECT 1 FROM event_actions a
+                  WHERE a.step_id = s.id AND a.action = 'verify' AND a.at <= :as_of)
+""")
+
+# Standing findings (考核认定): one line each, in the month recorded, pointing at it; one
+# revoked by :as_of is not charged, and its line, if written before, is compensated
+# (`FINDING_REVERSALS`).
+FINDINGS = _q("""
+SELECT f.kind || ':' || f.id AS cause_key, f.kind AS signal, NULL AS less_signal, f.unit_id,
+       NULL::uuid AS department_id, f.period, f.event_id, f.id AS finding_id, 1 AS quantity,
+       k.label || '（事件 ' || e.service_no || '）：' || f.note AS reason
+FROM assessment_findings f
+JOIN events e ON e.id = f.event_id
+JOIN (VALUES ('petition_uncollected', '矛盾未排查化解导致越级或群体性上访'),
+             ('dispute_pushed_up', '可化解矛盾推诿上交'),
+             ('wrong_submission', '错报引起投诉'),
+             ('escalation_uncooperative', '上报后不配合处置')) AS k (kind, label)
+  ON k.kind = f.kind
+WHERE f.created_at <= :as_of AND (f.revoked_at IS NULL OR f.revoked_at > :as_of)
 """)
 
 # An upheld appeal (R-WF-2) charges the evaluator; the contested deduction is reversed
@@ -257,6 +309,25 @@ SELECT signal || ':' || COALESCE(department_id, unit_id) || ':' || year AS cause
 FROM chosen
 """)
 
+# "No wrong submission all year" (R-ASM-3): a community or grid that had entries in a year
+# that has ended and no wrong-submission finding standing in it, +5 in December.
+YEAR_NO_WRONG_SUBMISSION = _q(f"""
+WITH {_MONTHS}
+SELECT 'year_no_wrong_submission:' || u.id || ':' || y.year AS cause_key,
+       'year_no_wrong_submission' AS signal, NULL AS less_signal, u.id AS unit_id,
+       NULL::uuid AS department_id, y.year || '-12' AS period, 1 AS quantity,
+       y.year || ' 年全年无错报' AS reason
+FROM years y
+JOIN org_units u ON u.path <@ y.district_path AND u.level IN ('community', 'grid')
+     AND u.deleted_at IS NULL
+WHERE EXISTS (SELECT 1 FROM events e
+              WHERE e.path <@ u.path AND to_char(e.created_at AT TIME ZONE :zone, 'YYYY') = y.year)
+  AND NOT EXISTS (SELECT 1 FROM assessment_findings f
+                  WHERE f.unit_id = u.id AND f.kind = 'wrong_submission'
+                    AND left(f.period, 4) = y.year AND f.created_at <= :as_of
+                    AND (f.revoked_at IS NULL OR f.revoked_at > :as_of))
+""")
+
 # R-ASM-4: a community's (a street's) deductions of a month — net of reversals, its own
 # lines, not the joint liability it carries itself — reaching the threshold charge its
 # street (its district) once per deducted case: an event, or a line without one.
@@ -307,5 +378,31 @@ RETURNING points
     candidates=False,
 )
 
-EVENT_SIGNALS: tuple[TextClause, ...] = (CARD_LATENESS, ACCEPT_TIERS, VERIFICATIONS, APPEALS_UPHELD)
-PERIOD_SIGNALS: tuple[TextClause, ...] = (MONTHLY_ENTRIES, YEARLY_CASES)
+# The line a revoked finding caused is compensated in its own period (still open: a finding
+# is revoked only before the period's review is archived).
+FINDING_REVERSALS = _q(
+    """
+INSERT INTO assessment_ledger (id, unit_id, department_id, path, period, points, item_code,
+    reason, event_id, finding_id, reverses_id, cause_key, created_at)
+SELECT gen_random_uuid(), l.unit_id, l.department_id, l.path, l.period, -l.points,
+       l.item_code || '_reversed', '认定撤销，冲回：' || l.reason, l.event_id, f.id, l.id,
+       'reverse:' || l.id, :as_of
+FROM assessment_findings f
+JOIN assessment_ledger l ON l.cause_key = f.kind || ':' || f.id
+WHERE f.revoked_at <= :as_of
+ON CONFLICT DO NOTHING
+RETURNING points
+""",
+    candidates=False,
+)
+
+EVENT_SIGNALS: tuple[TextClause, ...] = (
+    CARD_LATENESS,
+    ACCEPT_TIERS,
+    VERIFICATIONS,
+    UNVERIFIED,
+    APPEALS_UPHELD,
+    FINDINGS,
+)
+PERIOD_SIGNALS: tuple[TextClause, ...] = (MONTHLY_ENTRIES, YEARLY_CASES, YEAR_NO_WRONG_SUBMISSION)
+REVERSAL_STATEMENTS: tuple[TextClause, ...] = (REVERSALS, FINDING_REVERSALS)

@@ -3,13 +3,16 @@ session — created with the total size and SHA-256, fed chunks at the offset th
 holds (a client that lost its connection asks for that offset and goes on from there), and
 finished by checking the checksum and the content. Chunks are objects in the storage, so
 any API process can take the next one. An upload belongs to its sender alone (404 to
-anyone else) until it is attached to an event."""
+anyone else) until it is attached to an event. A session nobody feeds for a day is
+abandoned: a cron deletes it and its chunks (`purge_abandoned`)."""
 
 import hashlib
 import uuid
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.attachments import (
     SIMPLE_MAX,
@@ -20,9 +23,12 @@ from domain.attachments import (
     chunk_range,
 )
 from domain.errors import BadRequest, Conflict, Invalid, NotFound, TooLarge
+from domain.principal import SYSTEM
 from services import audit
 from services.attachments_content import prepare
+from services.clock import Clock
 from services.context import Ctx
+from services.db import system_session
 from services.models import Upload
 from services.storage import Storage
 
@@ -41,6 +47,11 @@ _FIELDS = (
     "created_at",
     "updated_at",
 )
+
+
+# A resumable session untouched this long is abandoned.
+ABANDONED_AFTER = timedelta(hours=24)
+PURGE_BATCH = 500
 
 
 def file_key(upload_id: uuid.UUID) -> str:
@@ -199,3 +210,50 @@ async def simple_upload(
     await _store(ctx, storage, upload, data)
     await _audit(ctx, "finish", upload, kind=upload.kind, mime=upload.mime)
     return _out(upload)
+
+
+async def purge_abandoned(
+    maker: async_sessionmaker[AsyncSession], storage: Storage, clock: Clock
+) -> int:
+    """Delete the receiving sessions untouched for `ABANDONED_AFTER`, with their stored
+    chunks, `PURGE_BATCH` at a time, each batch one statement and one audit batch. A
+    session taking a chunk holds its lock and is skipped (it is not abandoned); the chunks
+    go before the batch commits, so a storage failure leaves the sessions for the next
+    run. Answers how many went."""
+    cutoff = clock.now() - ABANDONED_AFTER
+    total = 0
+    while True:
+        async with system_session(maker) as session:
+            stale = (
+                select(Upload.id)
+                .where(Upload.state == UploadState.RECEIVING.value, Upload.updated_at < cutoff)
+                .order_by(Upload.updated_at)
+                .limit(PURGE_BATCH)
+                .with_for_update(skip_locked=True)
+            )
+            gone = (
+                await session.execute(
+                    delete(Upload)
+                    .where(Upload.id.in_(stale))
+                    .returning(Upload.id, Upload.chunks, Upload.filename, Upload.size)
+                )
+            ).all()
+            for row in gone:
+                for index in range(row.chunks):
+                    await storage.delete(_chunk_key(row.id, index))
+            await audit.record_many(
+                Ctx(session=session, principal=SYSTEM, clock=clock),
+                action="upload.abandoned",
+                target_type="upload",
+                changes=[
+                    audit.Change(
+                        target_id=row.id,
+                        unit_path=None,
+                        after={"filename": row.filename, "size": row.size, "chunks": row.chunks},
+                    )
+                    for row in gone
+                ],
+            )
+        total += len(gone)
+        if len(gone) < PURGE_BATCH:
+            return total

@@ -14,19 +14,38 @@ Rows are filed as the batches commit, but under a path no jurisdiction reaches (
 only the finished import publishes them, in the transaction that marks it done. A
 cancellation that comes first makes the job discard them, so a cancelled import leaves
 nothing to claim. The job takes the import's row lock for each batch, so a cancellation
-waits for the batch in flight and the job sees it at the next one."""
+waits for the batch in flight and the job sees it at the next one.
+
+Every batch also beats the import's heartbeat. A running import whose heartbeat is older
+than `STALLED_AFTER` lost its worker: the requeue cron takes it back (`reclaim_stalled`) —
+its filed rows and rejections cleared, queued again for a fresh run — or, after
+`MAX_ATTEMPTS` runs, fails it (`import_worker_lost`). Each run carries its attempt number;
+a batch or a finish of an older run than the import's is refused, so a worker that was only
+slow cannot file rows next to the new run's."""
 
 import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import Boolean, ColumnElement, cast, delete, func, select, text, tuple_, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    case,
+    cast,
+    delete,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import Conflict, FieldError, Invalid, NotFound
@@ -42,6 +61,7 @@ from domain.imports import (
 )
 from domain.messages import render
 from domain.org import Level
+from domain.principal import SYSTEM
 from services import audit
 from services.clock import Clock
 from services.context import Ctx, business_time
@@ -63,6 +83,9 @@ PENDING = "pending"
 BATCH = 2000
 COPY_CHUNK = 1024 * 1024
 JOB = "run_import"
+# A batch takes seconds: a heartbeat this old means the worker is gone.
+STALLED_AFTER = timedelta(minutes=10)
+MAX_ATTEMPTS = 3
 
 
 class State:
@@ -416,19 +439,30 @@ async def _copy(session: AsyncSession, records: list[tuple[Any, ...]]) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Run:
+    """One run of an import's job: which import, which attempt, on which clock."""
+
+    import_id: uuid.UUID
+    attempt: int
+    clock: Clock
+
+
 async def _file_batch(
     maker: async_sessionmaker[AsyncSession],
-    import_id: uuid.UUID,
+    run: Run,
     records: list[tuple[Any, ...]],
     progress: float,
 ) -> bool:
-    """File one batch under the import's row lock; False when the import is no longer
-    running (cancelled meanwhile), with nothing written."""
+    """File one batch under the import's row lock and beat the heartbeat; False when the
+    import is no longer this run's (cancelled, or taken back), with nothing written."""
     async with system_session(maker) as session:
         record = (
-            await session.execute(select(Import).where(Import.id == import_id).with_for_update())
+            await session.execute(
+                select(Import).where(Import.id == run.import_id).with_for_update()
+            )
         ).scalar_one_or_none()
-        if record is None or record.state != State.RUNNING:
+        if record is None or record.state != State.RUNNING or record.attempts != run.attempt:
             return False
         await _copy(session, records)
         counts = (
@@ -449,41 +483,55 @@ async def _file_batch(
         record.rows_accepted += counts.kept
         record.rows_rejected += counts.refused
         record.progress = progress
+        record.heartbeat_at = run.clock.now()
     return True
 
 
-async def _discard(maker: async_sessionmaker[AsyncSession], import_id: uuid.UUID) -> str:
-    """A cancelled import's filed rows go (they were never published)."""
+async def _discard(maker: async_sessionmaker[AsyncSession], run: Run) -> str:
+    """A cancelled import's filed rows go (they were never published), and its file; an
+    import taken back from this run is the next run's to file."""
     async with system_session(maker) as session:
-        await session.execute(delete(ImportRow).where(ImportRow.import_id == import_id))
+        state = await session.scalar(
+            select(Import.state).where(Import.id == run.import_id, Import.attempts == run.attempt)
+        )
+        if state != State.CANCELLED:
+            return "superseded"
+        await session.execute(delete(ImportRow).where(ImportRow.import_id == run.import_id))
     return State.CANCELLED
 
 
 async def _finish(
-    maker: async_sessionmaker[AsyncSession],
-    import_id: uuid.UUID,
-    clock: Clock,
-    *,
-    state: str,
-    error: str | None = None,
+    maker: async_sessionmaker[AsyncSession], run: Run, *, state: str, error: str | None = None
 ) -> str:
-    """Close a running import as done or failed; a failed one leaves the pool. Returns the
-    state it ends in (a cancellation that came first stands)."""
+    """Close this run's import as done or failed; a failed one leaves the pool. Returns the
+    state it ends in (a cancellation that came first stands; an import taken back from
+    this run is left to the next)."""
+    import_id = run.import_id
     async with system_session(maker) as session:
         closed = (
             await session.execute(
                 update(Import)
-                .where(Import.id == import_id, Import.state == State.RUNNING)
+                .where(
+                    Import.id == import_id,
+                    Import.state == State.RUNNING,
+                    Import.attempts == run.attempt,
+                )
                 .values(
                     state=state,
                     error=error,
                     progress=1.0 if state == State.DONE else Import.progress,
-                    finished_at=clock.now(),
+                    finished_at=run.clock.now(),
                     version=Import.version + 1,
                 )
                 .returning(Import.state)
             )
         ).scalar_one_or_none()
+        if (
+            closed is None
+            and await session.scalar(select(Import.attempts).where(Import.id == import_id))
+            != run.attempt
+        ):
+            return "superseded"
         if closed == State.DONE:
             # Published: each row moves to the unit it was filed at.
             await session.execute(
@@ -496,39 +544,111 @@ async def _finish(
         return closed or State.CANCELLED
 
 
-async def queued_imports(maker: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
-    """Imports still waiting for their job, oldest first: the upload enqueues one after its
-    commit, but Redis may have lost it — the row is what must not be lost."""
+async def queued_imports(maker: async_sessionmaker[AsyncSession]) -> list[tuple[uuid.UUID, int]]:
+    """Imports still waiting for their job, oldest first, with the runs they had: the upload
+    enqueues one after its commit, but Redis may have lost it — the row is what must not
+    be lost."""
     async with system_session(maker) as session:
         found = await session.execute(
-            select(Import.id).where(Import.state == State.QUEUED).order_by(Import.created_at)
+            select(Import.id, Import.attempts)
+            .where(Import.state == State.QUEUED)
+            .order_by(Import.created_at)
         )
-        return list(found.scalars())
+        return [(row.id, row.attempts) for row in found]
 
 
-def job_id(import_id: uuid.UUID) -> str:
-    """One arq job per import: enqueueing it again while it waits is a no-op."""
-    return f"import:{import_id}"
+def job_id(import_id: uuid.UUID, attempts: int = 0) -> str:
+    """One arq job per import and run: enqueueing it again while it waits is a no-op, and a
+    taken-back import gets a fresh id (arq keeps a finished job's id for a while)."""
+    return f"import:{import_id}" if attempts == 0 else f"import:{import_id}:{attempts}"
+
+
+async def reclaim_stalled(maker: async_sessionmaker[AsyncSession], clock: Clock) -> dict[str, int]:
+    """Take back every running import whose heartbeat is older than `STALLED_AFTER` (its
+    worker died): rows filed and rejections recorded by the lost run go, counters restart,
+    and it is queued again — or failed with `import_worker_lost` once it has had
+    `MAX_ATTEMPTS` runs (its file goes then). An import whose batch holds its lock is
+    alive and skipped. Set-based, audited in one batch."""
+    now = clock.now()
+    async with system_session(maker) as session:
+        stalled = (
+            await session.execute(
+                select(Import.id, Import.attempts, Import.path, Import.format)
+                .where(Import.state == State.RUNNING, Import.heartbeat_at < now - STALLED_AFTER)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        if not stalled:
+            return {"requeued": 0, "failed": 0}
+        ids = [row.id for row in stalled]
+        await session.execute(delete(ImportRow).where(ImportRow.import_id.in_(ids)))
+        await session.execute(delete(ImportRejection).where(ImportRejection.import_id.in_(ids)))
+        lost = Import.attempts >= MAX_ATTEMPTS
+        await session.execute(
+            update(Import)
+            .where(Import.id.in_(ids))
+            .values(
+                state=case((lost, State.FAILED), else_=State.QUEUED),
+                error=case((lost, "import_worker_lost"), else_=None),
+                finished_at=case((lost, now), else_=None),
+                started_at=None,
+                heartbeat_at=None,
+                progress=0.0,
+                rows_read=0,
+                rows_accepted=0,
+                rows_rejected=0,
+                version=Import.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        failed = [row for row in stalled if row.attempts >= MAX_ATTEMPTS]
+        ctx = Ctx(session=session, principal=SYSTEM, clock=clock)
+        await audit.record_many(
+            ctx,
+            action="import.reclaim",
+            target_type=TARGET,
+            changes=[
+                audit.Change(
+                    target_id=row.id,
+                    unit_path=row.path,
+                    after={
+                        "state": State.FAILED if row in failed else State.QUEUED,
+                        "attempts": row.attempts,
+                    },
+                )
+                for row in stalled
+            ],
+        )
+    for row in failed:
+        storage_path(row.id, row.format).unlink(missing_ok=True)
+    return {"requeued": len(stalled) - len(failed), "failed": len(failed)}
 
 
 async def run_import(
     maker: async_sessionmaker[AsyncSession], clock: Clock, import_id: uuid.UUID
 ) -> str:
     """The background job: read a queued import's file into the pool batch by batch,
-    stopping when it is cancelled. Runs once per import (the queued → running update is
-    the guard, so a job delivered twice does nothing the second time); returns the state
-    the import ends in."""
+    stopping when it is cancelled or taken back. Runs once per queueing (the queued →
+    running update is the guard, so a job delivered twice does nothing the second time);
+    returns the state the import ends in. The file stays until the import is over, so a
+    run that dies can be run again."""
     async with system_session(maker) as session:
         record = (
             await session.execute(
                 update(Import)
                 .where(Import.id == import_id, Import.state == State.QUEUED)
-                .values(state=State.RUNNING, started_at=clock.now())
+                .values(
+                    state=State.RUNNING,
+                    started_at=clock.now(),
+                    heartbeat_at=clock.now(),
+                    attempts=Import.attempts + 1,
+                )
                 .returning(Import)
             )
         ).scalar_one_or_none()
     if record is None:
         return "skipped"
+    run = Run(record.id, record.attempts, clock)
     chosen = TEMPLATES[record.registry_code]
     today = business_time(clock.now()).date()
     path = storage_path(record.id, record.format)
@@ -537,10 +657,15 @@ async def run_import(
             batches = staged_batches(chosen, table.rows, today)
             # Reading and checking rows is CPU and file work: off the event loop.
             while (records := await asyncio.to_thread(next, batches, None)) is not None:
-                if not await _file_batch(maker, record.id, records, table.progress()):
-                    return await _discard(maker, record.id)
+                if not await _file_batch(maker, run, records, table.progress()):
+                    return _over(path, await _discard(maker, run))
     except Invalid as exc:
-        return await _finish(maker, record.id, clock, state=State.FAILED, error=exc.code)
-    finally:
+        return _over(path, await _finish(maker, run, state=State.FAILED, error=exc.code))
+    return _over(path, await _finish(maker, run, state=State.DONE))
+
+
+def _over(path: Path, state: str) -> str:
+    """The file goes with the import's end; a run superseded leaves it to the next."""
+    if state != "superseded":
         path.unlink(missing_ok=True)
-    return await _finish(maker, record.id, clock, state=State.DONE)
+    return state

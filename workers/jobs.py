@@ -1,14 +1,14 @@
 """Job functions run by the arq worker. They stay thin: the work itself lives in `services`.
 
 Each receives arq's `ctx`, which holds `redis` (the arq pool) and what `workers.settings`
-puts there on startup: `engine`, `sessionmaker` and `clock`.
+puts there on startup: `engine`, `sessionmaker`, `clock` and `storage`.
 """
 
 from typing import Any
 
 from sqlalchemy import text
 
-from services import idempotency
+from services import attachments_uploads, idempotency
 
 HEARTBEAT_KEY = "grid:worker:heartbeat"
 # Three missed beats (one a minute) and the key expires: the worker counts as gone.
@@ -28,3 +28,11 @@ async def heartbeat(ctx: dict[str, Any]) -> str:
 async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
     """Delete the `Idempotency-Key` records older than their 24 h; how many went."""
     return await idempotency.purge_expired(ctx["sessionmaker"], ctx["clock"])
+
+
+async def purge_abandoned_uploads(ctx: dict[str, Any]) -> int:
+    """Delete the resumable upload sessions untouched for 24 h and their chunks; how many
+    went."""
+    return await attachments_uploads.purge_abandoned(
+        ctx["sessionmaker"], ctx["storage"], ctx["clock"]
+    )

@@ -13,10 +13,11 @@ from services.clock import SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
 from services.sms import gateway_from
+from services.storage import storage_from
 from services.webhooks import WebhookSender
 from workers.daily import remind_daily_reports
 from workers.imports import requeue_imports, run_import
-from workers.jobs import heartbeat, purge_idempotency_keys
+from workers.jobs import heartbeat, purge_abandoned_uploads, purge_idempotency_keys
 from workers.lifecycle import lifecycle_daily
 from workers.messages import drain_outbox, fan_out_webhooks, remind
 from workers.queue import deserialize, redis_settings, serialize
@@ -29,6 +30,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = engine
     ctx["sessionmaker"] = make_sessionmaker(engine)
     ctx["clock"] = SystemClock()
+    ctx["storage"] = storage_from(get_settings())
     # Outbox kinds and who delivers them; a misconfigured sender stops the worker at start.
     ctx["senders"] = {
         "sms": gateway_from(get_settings()),
@@ -55,6 +57,8 @@ class WorkerSettings:
         cron(heartbeat, minute=None, second=0, unique=True, run_at_startup=True),
         # Idempotency keys live 24 h (API.md): the expired ones go hourly.
         cron(purge_idempotency_keys, minute=17, second=0, unique=True, run_at_startup=True),
+        # R-MOB-2: resumable upload sessions untouched for 24 h go with their chunks, hourly.
+        cron(purge_abandoned_uploads, minute=37, second=0, unique=True, run_at_startup=True),
         # R-KEY-2: the tag life cycle, daily at 01:05 business time. Idempotent, so it also
         # runs when a worker starts: a day missed while the worker was down is caught up. A
         # first run over a whole city writes many rows: it gets more than the default 300 s.

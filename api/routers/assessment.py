@@ -1,5 +1,5 @@
-"""Assessment (R-ASM-1 … R-ASM-5): the ledger, rule sets, scores with rankings and the manual
-reviews."""
+"""Assessment (R-ASM-1 … R-ASM-5): the ledger, rule sets, scores with rankings, the manual
+reviews and the findings (考核认定) that charge the community side."""
 
 import uuid
 from typing import Annotated, Any
@@ -11,11 +11,15 @@ from api.deps import Paging, requires
 from api.etag import expected_version, set_etag
 from api.exporting import ExportFormat, export_list
 from api.schemas.assessment import (
+    FINDING_COLUMNS,
     LEDGER_COLUMNS,
     PERIOD_PATTERN,
     REVIEW_COLUMNS,
     RULE_SET_COLUMNS,
     SCORE_COLUMNS,
+    FindingCreate,
+    FindingOut,
+    FindingRevoke,
     LedgerLineOut,
     ReviewOpen,
     ReviewOut,
@@ -28,15 +32,17 @@ from api.schemas.assessment import (
     ScoreOut,
 )
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
-from domain.assessment import Kind, ReviewState
+from domain.assessment import FindingKind, Kind, ReviewState
 from domain.errors import FieldError, Invalid, PermissionDenied
 from domain.permissions import Perm
 from services import (
+    assessment_findings,
     assessment_ledger,
     assessment_reviews,
     assessment_rules,
     assessment_scores,
 )
+from services.assessment_findings import FindingFilter
 from services.assessment_ledger import LedgerFilter
 from services.assessment_reviews import ReviewFilter
 from services.assessment_rules import RuleSetFilter, to_items
@@ -394,3 +400,89 @@ async def archive_review(
         ctx, review_id, expected_version=expected_version(if_match)
     )
     return _review(response, data)
+
+
+def _finding(response: Response, data: dict[str, Any], location: bool = False) -> FindingOut:
+    out = FindingOut.model_validate(data)
+    set_etag(response, out.version)
+    if location:
+        response.headers["Location"] = f"/api/v1/assessment/findings/{out.id}"
+    return out
+
+
+def _finding_filter(
+    kind: FindingKind | None = None,
+    unit_id: uuid.UUID | None = None,
+    event_id: uuid.UUID | None = None,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    revoked: bool | None = None,
+) -> FindingFilter:
+    return FindingFilter(
+        kind=kind, unit_id=unit_id, event_id=event_id, period=period, revoked=revoked
+    )
+
+
+FindingFilters = Annotated[FindingFilter, Depends(_finding_filter)]
+
+
+@router.post("/findings", status_code=status.HTTP_201_CREATED, response_model=FindingOut)
+async def create_finding(
+    body: FindingCreate, response: Response, ctx: Annotated[Ctx, requires(Perm.ASSESSMENT_WRITE)]
+) -> FindingOut:
+    """Record a finding (考核认定) on an event against the community or grid that reported or
+    handled it, inside the caller's jurisdiction; the accrual charges it (R-ASM-3)."""
+    data = await assessment_findings.create_finding(
+        ctx, kind=body.kind, event_id=body.event_id, unit_id=body.unit_id, note=body.note
+    )
+    return _finding(response, data, location=True)
+
+
+@router.get("/findings", response_model=PageOut[FindingOut])
+async def list_findings(
+    ctx: Annotated[Ctx, requires(Perm.ASSESSMENT_READ)], page: Paging, flt: FindingFilters
+) -> PageOut[FindingOut]:
+    """Findings charged in the caller's jurisdiction, by period."""
+    result = await assessment_findings.list_findings(ctx, flt, limit=page.limit, cursor=page.cursor)
+    return PageOut[FindingOut].model_validate(result, from_attributes=True)
+
+
+@router.get("/findings/export", response_class=StreamingResponse)
+async def export_findings(
+    request: Request,
+    ctx: Annotated[Ctx, requires(Perm.DATA_EXPORT)],
+    flt: FindingFilters,
+    format: ExportFormat = ExportFormat.XLSX,
+) -> StreamingResponse:
+    return await export_list(
+        request,
+        ctx,
+        assessment_findings.findings_query(ctx, flt),
+        FINDING_COLUMNS,
+        fmt=format,
+        filename="考核认定",
+        target_type="assessment_finding",
+        filters=vars(flt),
+    )
+
+
+@router.get("/findings/{finding_id}", response_model=FindingOut)
+async def get_finding(
+    finding_id: uuid.UUID, response: Response, ctx: Annotated[Ctx, requires(Perm.ASSESSMENT_READ)]
+) -> FindingOut:
+    return _finding(response, await assessment_findings.get_finding(ctx, finding_id))
+
+
+@router.post("/findings/{finding_id}/revoke", response_model=FindingOut)
+async def revoke_finding(
+    finding_id: uuid.UUID,
+    body: FindingRevoke,
+    response: Response,
+    ctx: Annotated[Ctx, requires(Perm.ASSESSMENT_WRITE)],
+    if_match: IfMatch = None,
+) -> FindingOut:
+    """Revoke a finding with a reason before its period's review is archived; a line it
+    already caused is compensated by the next accrual."""
+    data = await assessment_findings.revoke_finding(
+        ctx, finding_id, reason=body.reason, expected_version=expected_version(if_match)
+    )
+    return _finding(response, data)

@@ -297,15 +297,19 @@ async def _submission(request: Request) -> service.Submission:
 
 
 class KeyRequires(Requires):
-    """The permission gate of POST Service Request: the agency's `api_key` (form field, or
-    the X-API-Key header) must be valid and hold the permission — "403 - Missing or Invalid
-    API Key" otherwise."""
+    """The permission gate of POST Service Request: the agency's `api_key` (form field, query
+    argument, or the X-API-Key header) must be valid and hold the permission — "403 -
+    Missing or Invalid API Key" otherwise."""
 
     async def __call__(  # type: ignore[override]
         self, request: Request, session: Session, clock: ClockDep, redis: RedisDep
     ) -> Ctx:
         form = await request.form()
-        raw = form.get("api_key") or request.headers.get(API_KEY_HEADER)
+        raw = (
+            form.get("api_key")
+            or request.query_params.get("api_key")
+            or request.headers.get(API_KEY_HEADER)
+        )
         if not isinstance(raw, str) or not raw:
             raise e.PermissionDenied("open311_api_key_missing")
         principal = await _agency(request, session, clock, redis, raw)

@@ -1,4 +1,4 @@
-"""Assessment (R-ASM-1 … R-ASM-5): ledger lines, rule sets, scores and reviews."""
+"""Assessment (R-ASM-1 … R-ASM-5): ledger lines, rule sets, scores, reviews and findings."""
 
 import uuid
 from decimal import Decimal
@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from api.schemas.common import Input, Instant, Output
-from domain.assessment import Kind, Signal
+from domain.assessment import FindingKind, Kind, Signal
 from services.exporting import Column
 
 # One decimal, as the ledger keeps them (R-ASM-2).
@@ -29,6 +29,7 @@ class LedgerLineOut(Output):
     action_id: uuid.UUID | None
     appeal_id: uuid.UUID | None
     review_id: uuid.UUID | None
+    finding_id: uuid.UUID | None
     reverses_id: uuid.UUID | None
     created_at: Instant
 
@@ -185,3 +186,45 @@ class ReviewOut(Output):
     version: int
     created_at: Instant
     updated_at: Instant
+
+
+class FindingCreate(Input):
+    """考核认定: the kind found, on which event, against which community or grid, and why."""
+
+    kind: FindingKind
+    event_id: uuid.UUID
+    unit_id: uuid.UUID
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class FindingRevoke(Input):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class FindingOut(Output):
+    id: uuid.UUID
+    kind: FindingKind
+    event_id: uuid.UUID
+    unit_id: uuid.UUID
+    period: str
+    note: str
+    recorded_by: uuid.UUID | None
+    recorder_unit_id: uuid.UUID | None
+    revoked_at: Instant | None
+    revoked_by: uuid.UUID | None
+    revoke_reason: str | None
+    version: int
+    created_at: Instant
+    updated_at: Instant
+
+
+FINDING_COLUMNS = [
+    Column("period", "考核周期"),
+    Column("kind", "认定类型"),
+    Column("unit_id", "责任单位"),
+    Column("event_id", "事件"),
+    Column("note", "认定说明"),
+    Column("created_at", "认定时间"),
+    Column("revoked_at", "撤销时间"),
+    Column("revoke_reason", "撤销原因"),
+]

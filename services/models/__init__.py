@@ -1,7 +1,7 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
 from services.models.api_keys import ApiKey, ApiKeySecret, WebhookAttempt, WebhookSubscription
-from services.models.assessment import Review, RuleItem, RuleSet
+from services.models.assessment import Finding, Review, RuleItem, RuleSet
 from services.models.attachments import EventAttachment, Upload
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
@@ -62,6 +62,7 @@ __all__ = [
     "EventStep",
     "Family",
     "FamilyMember",
+    "Finding",
     "Handbook",
     "HotlineCall",
     "HotlineCaller",

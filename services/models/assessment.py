@@ -1,4 +1,5 @@
-"""Assessment rule sets, their items and the manual reviews (R-ASM-1, R-ASM-5)."""
+"""Assessment rule sets, their items, the manual reviews and the findings (R-ASM-1, R-ASM-3,
+R-ASM-5)."""
 
 import uuid
 from datetime import datetime
@@ -77,3 +78,29 @@ class Review(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     created_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+class Finding(Base):
+    """考核认定: what a superior found on an event against the community (or grid) that
+    reported or handled it; standing until revoked with a reason (R-ASM-3)."""
+
+    __tablename__ = "assessment_findings"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id"))
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_units.id"))
+    path: Mapped[str] = mapped_column(Ltree())
+    # The business-zone month it is charged in: the month it was recorded.
+    period: Mapped[str] = mapped_column(String(7))
+    note: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    recorder_unit_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("org_units.id"), default=None
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    revoke_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

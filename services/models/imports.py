@@ -34,6 +34,9 @@ class Import(Base):
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Beaten by every batch of a run; `attempts` counts the runs started (R-IMP-1).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 

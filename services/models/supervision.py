@@ -35,8 +35,8 @@ class Supervision(Base):
 class LedgerLine(Base):
     """One line of a unit's or department's assessment (negative points deduct); never
     deleted: a cancelled card or an upheld appeal is compensated by a line that
-    `reverses_id` it. Its cause is the event, step, card, history action, appeal or review
-    it names; `cause_key` makes an automatic line unique (R-ASM-2)."""
+    `reverses_id` it. Its cause is the event, step, card, history action, appeal, review or
+    finding it names; `cause_key` makes an automatic line unique (R-ASM-2)."""
 
     __tablename__ = "assessment_ledger"
 
@@ -66,6 +66,9 @@ class LedgerLine(Base):
     )
     review_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("assessment_reviews.id"), default=None
+    )
+    finding_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("assessment_findings.id"), default=None
     )
     cause_key: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime]

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.assessment import DEFAULT_ITEMS, Kind
+from services import assessment_rules
 from services.db import system_session
 from services.models import LedgerLine, OrgUnit, Review, User
 from tests import territory
@@ -48,8 +49,11 @@ async def test_r_asm_1_a_rule_set_starts_from_the_defaults_is_enabled_and_copied
     body = created.json()
     assert body["state"] == "draft" and created.headers["ETag"] == '"1"'
     assert [i["code"] for i in body["items"]] == [i.code for i in DEFAULT_ITEMS[Kind.COMMUNITY]]
-    manual = {i["code"] for i in body["items"] if not i["automatic"]}
-    assert "petition_uncollected" in manual and "verify_late" not in manual
+    # R-ASM-3: every shipped item is automatic, the resolvable dispute pushed up included.
+    assert all(i["automatic"] for i in body["items"])
+    assert {"petition_uncollected", "dispute_pushed_up", "close_late"} <= {
+        i["code"] for i in body["items"]
+    }
     url = f"{RULE_SETS}/{body['id']}"
     stale = await client.post(f"{url}/enable", headers={**admin, "If-Match": '"0"'})
     assert_problem(stale, 412, "precondition_failed")
@@ -209,6 +213,27 @@ async def staff(session: AsyncSession, world: World) -> User:
     return await make_user(session, roles=["community_staff"], unit=world.c1)
 
 
+async def enable_manual_rules(session: AsyncSession, world: World, clock: MovableClock) -> None:
+    """The district's enabled 2026 community rules: an automatic item and two scored by
+    hand (the shipped defaults are all automatic)."""
+    ctx = await system_ctx(session, clock)
+    created = await assessment_rules.create_rule_set(
+        ctx,
+        owner_unit_id=world.district.id,
+        year=2026,
+        kind=Kind.COMMUNITY,
+        name="2026年社区考核细则",
+        items=assessment_rules.to_items(
+            [
+                {"code": "verify_late", "text": "未评价", "points": -1, "signal": "verify_late"},
+                {"code": "wrong_submission", "text": "错报", "points": -1, "cap": 10},
+                {"code": "year_no_wrong_submission", "text": "全年无错报", "points": 5},
+            ]
+        ),
+    )
+    await assessment_rules.set_state(ctx, created["id"], "enabled", expected_version=None)
+
+
 async def test_r_asm_5_self_evaluation_superior_scoring_submit_and_archive(
     client: AsyncClient,
     session: AsyncSession,
@@ -217,6 +242,7 @@ async def test_r_asm_5_self_evaluation_superior_scoring_submit_and_archive(
     staff: User,
     street: User,
 ) -> None:
+    await enable_manual_rules(session, world, clock)
     mine, boss = auth(staff, clock), auth(street, clock)
     opened = await client.post(
         REVIEWS, json={"unit_id": str(world.c1.id), "period": "2026-11"}, headers=mine

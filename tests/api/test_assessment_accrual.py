@@ -201,9 +201,11 @@ async def test_r_asm_3_a_late_verification_costs_the_verifier_and_a_major_succes
         {"satisfaction": "satisfied", "method": "on_site"},
     )
     await accrue(session, clock, clock.now())
+    # The verification is the evaluation and the 办结 click at once: both were late.
     assert [
         (x.item_code, x.unit_id, int(x.points)) for x in await lines(session, event_id=event["id"])
     ] == [
+        ("close_late", world.g1.id, -1),
         ("major_satisfied", world.c1.id, 2),
         ("verify_late", world.g1.id, -1),
     ]
@@ -436,7 +438,19 @@ async def test_r_asm_3_a_departments_month_and_year_of_accepted_cases_earn_bonus
         (world.dept_s1.id, "year_most_cases", 5),
         (world.c1.id, "year_disputes_top3", 5),
     }
-    assert len([x for x in yearly if x.item_code.startswith("year_")]) == 2
+    # C1 and its grid G1 entered events all year and no wrong submission was found: +5 each.
+    assert sorted(
+        (x.item_code, str(x.unit_id or x.department_id))
+        for x in yearly
+        if x.item_code.startswith("year_")
+    ) == sorted(
+        [
+            ("year_disputes_top3", str(world.c1.id)),
+            ("year_most_cases", str(world.dept_s1.id)),
+            ("year_no_wrong_submission", str(world.c1.id)),
+            ("year_no_wrong_submission", str(world.g1.id)),
+        ]
+    )
 
 
 async def test_r_asm_2_the_ledger_api_names_each_lines_cause(

@@ -9,7 +9,7 @@ import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -486,7 +486,7 @@ async def test_the_arq_worker_runs_the_import_job_r_imp_1(
 
 
 async def test_an_upload_whose_job_was_lost_is_enqueued_again_r_imp_1(
-    real_client: AsyncClient, app: FastAPI, place: Place
+    real_client: AsyncClient, app: FastAPI, clock: MovableClock, place: Place
 ) -> None:
     """The import row is what must not be lost: the cron enqueues every import still queued,
     once (the job id is the import's)."""
@@ -499,9 +499,10 @@ async def test_an_upload_whose_job_was_lost_is_enqueued_again_r_imp_1(
         # Redis lost the job the upload enqueued.
         await pool.delete(job_key_prefix + imports.job_id(uuid.UUID(import_id)))
         await pool.zrem(default_queue_name, imports.job_id(uuid.UUID(import_id)))
-        ctx = {"redis": pool, "sessionmaker": app.state.sessionmaker}
+        ctx = {"redis": pool, "sessionmaker": app.state.sessionmaker, "clock": clock}
         first = await requeue_imports(ctx)
-        assert import_id in [str(i) for i in await imports.queued_imports(app.state.sessionmaker)]
+        queued = await imports.queued_imports(app.state.sessionmaker)
+        assert import_id in [str(i) for i, _ in queued]
         assert first["enqueued"] >= 1
         again = await requeue_imports(ctx)
         assert again["enqueued"] == 0  # already waiting
@@ -510,6 +511,163 @@ async def test_an_upload_whose_job_was_lost_is_enqueued_again_r_imp_1(
         await pool.aclose()
     shown = (await real_client.get(f"{URL}/{import_id}", headers=place.headers)).json()
     assert (shown["state"], shown["rows_accepted"]) == ("done", 1)
+
+
+class WorkerDied(BaseException):
+    """The worker process going away mid-run: nothing after it runs (no `except`, no
+    closing of the import)."""
+
+
+async def _died_after_first_batch(
+    real_client: AsyncClient,
+    app: FastAPI,
+    clock: MovableClock,
+    place: Place,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    """An import of 50 rows (batches of 10) whose worker died after filing the first batch:
+    left `running` with a heartbeat from then."""
+    monkeypatch.setattr(imports, "BATCH", 10)
+    body = csv_file([row(name=f"人{i}") for i in range(50)])
+    r = await real_client.post(URL, headers=place.headers, **upload(place.district_id, body))
+    import_id = str(r.json()["id"])
+    real_file_batch = imports._file_batch
+    batches = 0
+
+    async def die_at_second(*args: Any) -> bool:
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            raise WorkerDied
+        return await real_file_batch(*args)
+
+    monkeypatch.setattr(imports, "_file_batch", die_at_second)
+    with pytest.raises(WorkerDied):
+        await _run(app, clock, import_id)
+    monkeypatch.setattr(imports, "_file_batch", real_file_batch)
+    return import_id
+
+
+async def _pool_rows(import_id: str) -> int:
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM import_rows WHERE import_id = $1", uuid.UUID(import_id)
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def audit_actions(import_id: str) -> list[str]:
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        rows = await conn.fetch(
+            "SELECT action FROM audit_log WHERE target_id = $1 ORDER BY id", import_id
+        )
+        return [row["action"] for row in rows]
+    finally:
+        await conn.close()
+
+
+async def test_an_import_whose_worker_died_is_run_again_once_r_imp_1(
+    real_client: AsyncClient,
+    app: FastAPI,
+    clock: MovableClock,
+    place: Place,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A running import whose heartbeat stopped: within the limit the cron leaves it; past
+    it the cron clears what the lost run filed and queues it again under a new job id; a
+    real worker runs it to the end — every row filed once, none from the lost run."""
+    import_id = await _died_after_first_batch(real_client, app, clock, place, monkeypatch)
+    shown = (await real_client.get(f"{URL}/{import_id}", headers=place.headers)).json()
+    assert (shown["state"], shown["rows_read"]) == ("running", 10)
+    assert await _pool_rows(import_id) == 10
+    pool = await create_pool()
+    try:
+        ctx = {"redis": pool, "sessionmaker": app.state.sessionmaker, "clock": clock}
+        clock.advance(imports.STALLED_AFTER - timedelta(seconds=1))
+        alive = await requeue_imports(ctx)
+        assert (alive["requeued"], alive["failed"]) == (0, 0)
+        clock.advance(timedelta(seconds=2))
+        taken = await requeue_imports(ctx)
+        assert (taken["requeued"], taken["enqueued"]) == (1, 1)
+        assert await _pool_rows(import_id) == 0
+        again = await requeue_imports(ctx)
+        assert (again["requeued"], again["enqueued"]) == (0, 0)
+        await _burst()
+    finally:
+        await pool.aclose()
+    shown = (await real_client.get(f"{URL}/{import_id}", headers=place.headers)).json()
+    assert (shown["state"], shown["rows_read"], shown["rows_accepted"]) == ("done", 50, 50)
+    assert await _pool_rows(import_id) == 50
+    listed = await real_client.get(POOL, params={"import_id": import_id}, headers=place.headers)
+    assert listed.json()["total"] == 50
+    assert await audit_actions(import_id) == ["import.create", "import.reclaim"]
+
+
+async def test_a_lost_run_cannot_file_next_to_the_new_one_r_imp_1(
+    real_client: AsyncClient,
+    app: FastAPI,
+    clock: MovableClock,
+    place: Place,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker that was only slow: its import was taken back and run again meanwhile; its
+    next batch and its finish are refused and it leaves the new run's rows alone."""
+    import_id = await _died_after_first_batch(real_client, app, clock, place, monkeypatch)
+    clock.advance(imports.STALLED_AFTER + timedelta(minutes=1))
+    await imports.reclaim_stalled(app.state.sessionmaker, clock)
+    old = imports.Run(uuid.UUID(import_id), 1, clock)
+    assert await _run(app, clock, import_id) == "done"
+    assert not await imports._file_batch(app.state.sessionmaker, old, [], 0.5)
+    assert await imports._discard(app.state.sessionmaker, old) == "superseded"
+    assert await _pool_rows(import_id) == 50
+
+
+async def test_an_import_losing_its_worker_too_often_fails_r_imp_1(
+    real_client: AsyncClient,
+    app: FastAPI,
+    clock: MovableClock,
+    place: Place,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After `MAX_ATTEMPTS` runs that all died the cron fails the import with a clear
+    reason and nothing of it stays in the pool."""
+    import_id = await _died_after_first_batch(real_client, app, clock, place, monkeypatch)
+    for _ in range(imports.MAX_ATTEMPTS - 1):
+        clock.advance(imports.STALLED_AFTER + timedelta(minutes=1))
+        assert (await imports.reclaim_stalled(app.state.sessionmaker, clock))["requeued"] == 1
+        real_file_batch = imports._file_batch
+
+        async def die(*args: Any) -> bool:
+            raise WorkerDied
+
+        monkeypatch.setattr(imports, "_file_batch", die)
+        with pytest.raises(WorkerDied):
+            await _run(app, clock, import_id)
+        monkeypatch.setattr(imports, "_file_batch", real_file_batch)
+    clock.advance(imports.STALLED_AFTER + timedelta(minutes=1))
+    assert await imports.reclaim_stalled(app.state.sessionmaker, clock) == {
+        "requeued": 0,
+        "failed": 1,
+    }
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        shown = await conn.fetchrow(
+            "SELECT state, error, rows_read FROM imports WHERE id = $1", uuid.UUID(import_id)
+        )
+    finally:
+        await conn.close()
+    assert shown is not None
+    assert (shown["state"], shown["error"], shown["rows_read"]) == (
+        "failed",
+        "import_worker_lost",
+        0,
+    )
+    assert await _pool_rows(import_id) == 0
 
 
 async def test_a_skip_racing_a_claim_leaves_one_outcome_r_imp_2(

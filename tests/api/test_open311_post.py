@@ -311,6 +311,42 @@ async def test_r_api_2_post_is_idempotent_with_the_header_key(
     assert await count(session, Event) == 1
 
 
+async def test_r_api_2_post_is_idempotent_with_the_form_key(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """Idempotency-Key on POST (API.md) with the key as the spec's `api_key` form argument:
+    the replay answers the first answer, marked replayed, and files nothing twice."""
+    key = await reporter_key(session, clock, world)
+    headers = {"Idempotency-Key": "open311-form"}
+    first = await post(client, form(key), headers=headers)
+    again = await post(client, form(key), headers=headers)
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert json(first) == json(again)
+    assert await count(session, Event) == 1
+
+
+async def test_r_api_2_post_is_idempotent_with_the_query_key(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """The same with `api_key` in the query string; another key's same Idempotency-Key is
+    its own (no replay across callers)."""
+    key = await reporter_key(session, clock, world)
+    other = await reporter_key(session, clock, world)
+    headers = {"Idempotency-Key": "open311-query"}
+    first = await post(client, form(None), headers=headers, params={"api_key": key})
+    again = await post(client, form(None), headers=headers, params={"api_key": key})
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert json(first) == json(again)
+    assert await count(session, Event) == 1
+    theirs = await post(client, form(None), headers=headers, params={"api_key": other})
+    assert theirs.status_code == 201
+    assert "idempotent-replayed" not in theirs.headers
+    assert await count(session, Event) == 2
+
+
 async def test_r_api_2_a_request_moves_with_its_grid(
     client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
 ) -> None:

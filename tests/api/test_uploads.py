@@ -1,24 +1,33 @@
 """R-MOB-1 / R-MOB-2 uploads: small files in one multipart request, larger ones resumably in
 chunks with a checksum; the type is sniffed from the content and must agree with the label;
 size limits hold before and after the bytes arrive; photos lose their EXIF (GPS above all);
-an upload is its sender's alone."""
+an upload is its sender's alone; abandoned sessions do not stay."""
 
 import hashlib
 import io
 import os
 import wave
+from datetime import timedelta
 from typing import Any
 
+import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient, Response
 from PIL import Image
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.attachments import CHUNK_MAX, MIB, SIMPLE_MAX
+from domain.principal import SYSTEM_SCOPE
+from services import attachments_uploads
+from services.db import set_scope
 from services.models import Upload
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth, make_user
 from tests.routes.attachments import GPS_IFD, photo
 from tests.routes.places import audit_actions, count_rows
+from workers.jobs import purge_abandoned_uploads
+from workers.settings import WorkerSettings
 
 URL = "/api/v1/uploads"
 
@@ -291,3 +300,79 @@ async def test_r_mob_2_an_upload_is_its_senders_alone(
     auditor = await make_user(session, roles=["auditor"], unit=world.district)
     refused = await simple(client, auth(auditor, clock), data)
     assert_problem(refused, 403, "permission_denied")
+
+
+def _conn_maker(session: AsyncSession) -> async_sessionmaker[AsyncSession]:
+    """System sessions inside the test's transaction (rolled back with it)."""
+    return async_sessionmaker(bind=session.bind, join_transaction_mode="create_savepoint")
+
+
+async def test_r_mob_2_abandoned_sessions_go_with_their_chunks_after_24_hours(
+    app: FastAPI, client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """A receiving session untouched for 24 h is deleted with its stored chunks, audited;
+    a second before it is kept, as are a finished upload of the same age and a session fed
+    an hour ago; the sender then finds it gone (404)."""
+    headers = auth(world.worker_g1, clock)
+    data, size = noisy_photo(), 8192
+    fed = await start(client, headers, data)
+    for offset in (0, size):
+        fed_chunk = await put(client, headers, fed["id"], data, offset, offset + size)
+        assert fed_chunk.status_code == 200, fed_chunk.text
+    empty = await start(client, headers, data)
+    done = await start(client, headers, data)
+    await send_all(client, headers, done["id"], data, size)
+    assert (await client.post(f"{URL}/{done['id']}/finish", headers=headers)).status_code == 200
+    clock.advance(timedelta(hours=23))
+    headers = auth(world.worker_g1, clock)
+    recent = await start(client, headers, data)
+    assert (await put(client, headers, recent["id"], data, 0, size)).status_code == 200
+    storage = app.state.storage
+    chunks = [f"uploads/{fed['id']}/{n:06d}" for n in range(2)]
+    assert [len(await storage.get(key)) for key in chunks] == [size, size]
+
+    maker = _conn_maker(session)
+    clock.advance(timedelta(hours=1) - timedelta(seconds=1))
+    await attachments_uploads.purge_abandoned(maker, storage, clock)
+    still = await client.get(f"{URL}/{fed['id']}", headers=auth(world.worker_g1, clock))
+    assert still.status_code == 200
+    clock.advance(timedelta(seconds=2))
+    ctx = {"sessionmaker": maker, "storage": storage, "clock": clock}
+    assert await purge_abandoned_uploads(ctx) >= 2
+    headers = auth(world.worker_g1, clock)
+    for gone in (fed, empty):
+        missing = await client.get(f"{URL}/{gone['id']}", headers=headers)
+        assert_problem(missing, 404, "upload_not_found")
+        assert (await audit_actions(session, gone["id"]))[-1] == "upload.abandoned"
+    for key in chunks:
+        with pytest.raises(FileNotFoundError):
+            await storage.get(key)
+    for kept in (done, recent):
+        assert (await client.get(f"{URL}/{kept['id']}", headers=headers)).status_code == 200
+    assert await attachments_uploads.purge_abandoned(maker, storage, clock) == 0
+
+
+async def test_r_mob_2_abandoned_sessions_are_purged_a_batch_at_a_time(
+    app: FastAPI,
+    client: AsyncClient,
+    session: AsyncSession,
+    world: World,
+    clock: MovableClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Five abandoned sessions in batches of two: all go in one run, each audited once; the
+    cron is registered with arq, unique."""
+    monkeypatch.setattr(attachments_uploads, "PURGE_BATCH", 2)
+    headers = auth(world.worker_g1, clock)
+    data = noisy_photo()
+    ids = [(await start(client, headers, data))["id"] for _ in range(5)]
+    clock.advance(attachments_uploads.ABANDONED_AFTER + timedelta(minutes=1))
+    maker = _conn_maker(session)
+    assert await attachments_uploads.purge_abandoned(maker, app.state.storage, clock) >= 5
+    await set_scope(session, SYSTEM_SCOPE)
+    left = await session.scalar(select(func.count()).select_from(Upload).where(Upload.id.in_(ids)))
+    assert left == 0
+    for upload_id in ids:
+        assert (await audit_actions(session, upload_id)).count("upload.abandoned") == 1
+    [job] = [j for j in WorkerSettings.cron_jobs or () if j.name == "cron:purge_abandoned_uploads"]
+    assert job.unique

@@ -1,20 +1,22 @@
 """Route table of assessment (R-JUR-1): rule sets owned by street S1, reviews of S1 (its
-superior is the district), the scores list."""
+superior is the district), findings against community C1, the scores list."""
 
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.assessment import Kind, ReviewState
-from services import assessment_rules
+from domain.assessment import FindingKind, Kind, ReviewState
+from services import assessment_findings, assessment_rules
 from services.clock import Clock
 from services.models import Review
 from tests.factories import World, system_ctx
 from tests.routes import Call, ListEntry, Setup
+from tests.routes.events import make_event
 
 RULE_SETS = "/api/v1/assessment/rule-sets"
 REVIEWS = "/api/v1/assessment/reviews"
+FINDINGS = "/api/v1/assessment/findings"
 
 
 async def s1_rule_set(session: AsyncSession, world: World, clock: Clock) -> dict[str, Any]:
@@ -47,6 +49,42 @@ async def s1_review(
     session.add(review)
     await session.flush()
     return review
+
+
+async def c1_finding(session: AsyncSession, world: World, clock: Clock) -> dict[str, Any]:
+    """A wrong-submission finding against C1 on an event reported in its grid G1."""
+    event = await make_event(session, clock, world)
+    ctx = await system_ctx(session, clock)
+    return await assessment_findings.create_finding(
+        ctx,
+        kind=FindingKind.WRONG_SUBMISSION,
+        event_id=event["id"],
+        unit_id=world.c1.id,
+        note="错报引起投诉",
+    )
+
+
+async def _new_finding(session: AsyncSession, world: World, clock: Clock) -> Call:
+    event = await make_event(session, clock, world)
+    body = {
+        "kind": "dispute_pushed_up",
+        "event_id": str(event["id"]),
+        "unit_id": str(world.c1.id),
+        "note": "本可就地化解",
+    }
+    return Call(FINDINGS, body)
+
+
+def _on_finding(path: str, json: dict[str, Any] | None = None) -> Setup:
+    async def setup(session: AsyncSession, world: World, clock: Clock) -> Call:
+        finding = await c1_finding(session, world, clock)
+        return Call(path.format(id=finding["id"]), json)
+
+    return setup
+
+
+async def _seed_findings(session: AsyncSession, world: World, clock: Clock) -> list[Any]:
+    return [(await c1_finding(session, world, clock))["id"]]
 
 
 def _on_rule_set(path: str, json: dict[str, Any] | None = None) -> Setup:
@@ -82,9 +120,15 @@ UNSCOPED = {
     ("GET", f"{RULE_SETS}/export"),
     ("GET", REVIEWS),
     ("GET", f"{REVIEWS}/export"),
+    ("GET", FINDINGS),
+    ("GET", f"{FINDINGS}/export"),
 }
 
-LISTS: list[ListEntry] = [(RULE_SETS, _seed_rule_sets), (REVIEWS, _seed_reviews)]
+LISTS: list[ListEntry] = [
+    (RULE_SETS, _seed_rule_sets),
+    (REVIEWS, _seed_reviews),
+    (FINDINGS, _seed_findings),
+]
 
 SCOPED: dict[tuple[str, str], Setup] = {
     ("POST", RULE_SETS): lambda w: Call(
@@ -114,5 +158,10 @@ SCOPED: dict[tuple[str, str], Setup] = {
     ),
     ("POST", f"{REVIEWS}/{{review_id}}/archive"): _on_review(
         f"{REVIEWS}/{{id}}/archive", ReviewState.SCORED
+    ),
+    ("POST", FINDINGS): _new_finding,
+    ("GET", f"{FINDINGS}/{{finding_id}}"): _on_finding(f"{FINDINGS}/{{id}}"),
+    ("POST", f"{FINDINGS}/{{finding_id}}/revoke"): _on_finding(
+        f"{FINDINGS}/{{id}}/revoke", {"reason": "复核不属实"}
     ),
 }
