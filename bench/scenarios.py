@@ -149,7 +149,9 @@ class TileScenario(HttpScenario):
         largest = max(
             len(
                 httpx.get(
-                    product_url + r.path, headers={"Authorization": f"Bearer {token}"}
+                    product_url + r.path,
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=60,
                 ).content
             )
             for r in self.product[:50]
