@@ -197,6 +197,28 @@ def _video_point_identity(
     return and_(VideoPoint.grid_id == grid.id, VideoPoint.name == values.get("name"))
 
 
+def _kept_by(
+    store: places.Registry[Any],
+    write: Perm,
+    create: Callable[[Ctx, Template, Any, Values], Awaitable[Values]],
+    update: Callable[[Ctx, uuid.UUID, Values], Awaitable[Values]],
+    identity: Callable[[Template, Any, Values], ColumnElement[bool] | None],
+    *,
+    active: str = Status.ACTIVE,
+) -> Registry:
+    """A registry kept by a `services.places.Registry`: its model, reads and masks."""
+    return Registry(
+        write=write,
+        model=store.model,
+        active=active,
+        create=create,
+        update=update,
+        get=store.get,
+        identity=identity,
+        mask=store.mask,
+    )
+
+
 RECORD_REGISTRIES: dict[Nature, Registry] = {
     Nature.HOUSE: Registry(
         write=Perm.HOUSE_WRITE,
@@ -218,44 +240,33 @@ RECORD_REGISTRIES: dict[Nature, Registry] = {
         identity=_rental_identity,
         mask=rentals.RENTAL_MASK,
     ),
-    Nature.PLACE: Registry(
-        write=Perm.PLACE_WRITE,
-        model=Place,
+    Nature.PLACE: _kept_by(
+        places.PLACES,
+        Perm.PLACE_WRITE,
+        _create_place,
+        _updater(places.update_place, "kinds", "level", "subtype"),
+        _place_identity,
         active=FollowStatus.FOLLOWED,
-        create=_create_place,
-        update=_updater(places.update_place, "kinds", "level", "subtype"),
-        get=places.PLACES.get,
-        identity=_place_identity,
-        mask=places.PLACES.mask,
     ),
-    Nature.TEAM: Registry(
-        write=Perm.TEAM_WRITE,
-        model=Team,
-        active=Status.ACTIVE,
-        create=_create_team,
-        update=_updater(teams.update_team, "category"),
-        get=teams.TEAMS.get,
-        identity=_team_identity,
-        mask=teams.TEAMS.mask,
+    Nature.TEAM: _kept_by(
+        teams.TEAMS,
+        Perm.TEAM_WRITE,
+        _create_team,
+        _updater(teams.update_team, "category"),
+        _team_identity,
     ),
-    Nature.COMPONENT: Registry(
-        write=Perm.PLACE_WRITE,
-        model=Component,
-        active=Status.ACTIVE,
-        create=_create_component,
-        update=_updater(components.update_component, "category"),
-        get=components.COMPONENTS.get,
-        identity=_component_identity,
-        mask=components.COMPONENTS.mask,
+    Nature.COMPONENT: _kept_by(
+        components.COMPONENTS,
+        Perm.PLACE_WRITE,
+        _create_component,
+        _updater(components.update_component, "category"),
+        _component_identity,
     ),
-    Nature.VIDEO_POINT: Registry(
-        write=Perm.PLACE_WRITE,
-        model=VideoPoint,
-        active=Status.ACTIVE,
-        create=_create_video_point,
-        update=_updater(video_points.update_video_point),
-        get=video_points.VIDEO_POINTS.get,
-        identity=_video_point_identity,
-        mask=video_points.VIDEO_POINTS.mask,
+    Nature.VIDEO_POINT: _kept_by(
+        video_points.VIDEO_POINTS,
+        Perm.PLACE_WRITE,
+        _create_video_point,
+        _updater(video_points.update_video_point),
+        _video_point_identity,
     ),
 }

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
@@ -27,7 +26,7 @@ from tests import territory
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth
 from tests.routes.imports import URL
-from tests.territory import SUPERUSER_DSN, Committed, committed_territory
+from tests.territory import IMPORT_TABLES, ImportTerritory, import_territory
 
 REGION = "650522"
 POOL = "/api/v1/import-pool"
@@ -179,49 +178,18 @@ async def test_another_registrys_file_is_refused_whole_r_imp_1(
 # Files through the job, the pool and claims on a committed territory.
 
 
-@dataclass
-class Territory:
-    data: Committed
-    district_id: uuid.UUID
-    grid_code: str
-
-
-async def _clear(district_path: str) -> None:
-    conn = await asyncpg.connect(SUPERUSER_DSN)
-    try:
-        for table in (
-            "import_claims",
-            "import_rows",
-            "import_rejections",
-            "imports",
-            "rentals",
-            "houses",
-            "place_kinds",
-            "places",
-            "teams",
-            "components",
-            "video_points",
-        ):
-            await conn.execute(f"DELETE FROM {table} WHERE path <@ '{district_path}'")
-    finally:
-        await conn.close()
+Territory = ImportTerritory
+# Beyond the imports: the records the claims create.
+RECORD_TABLES = ("rentals", "houses", "place_kinds", "places", "teams", "components")
+TABLES = (*IMPORT_TABLES, *RECORD_TABLES, "video_points")
 
 
 @pytest.fixture
 async def yiwu(app: FastAPI, clock: MovableClock) -> AsyncIterator[Territory]:
-    async with committed_territory(app, clock, region=REGION, west=94.0, south=42.5) as data:
-        conn = await asyncpg.connect(SUPERUSER_DSN)
-        try:
-            district = await conn.fetchrow(
-                "SELECT id, path::text AS path FROM org_units WHERE code = $1", f"{REGION}000000"
-            )
-        finally:
-            await conn.close()
-        assert district is not None
-        try:
-            yield Territory(data, district["id"], f"{REGION}001001001")
-        finally:
-            await _clear(district["path"])
+    async with import_territory(
+        app, clock, region=REGION, west=94.0, south=42.5, tables=TABLES
+    ) as found:
+        yield found
 
 
 async def _imported(
