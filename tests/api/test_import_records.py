@@ -348,3 +348,63 @@ async def test_a_rental_of_no_house_in_the_grid_is_incomplete_r_imp_2(
     [failure] = (await _claim(real_client, yiwu, row["id"]))["failed"]
     assert failure["reason"] == "incomplete"
     assert [(e["field"], e["code"]) for e in failure["errors"]] == [("house_no", "house_not_found")]
+
+
+async def test_a_duplicate_house_row_merges_into_the_record_r_imp_2(
+    real_client: AsyncClient, app: FastAPI, clock: MovableClock, yiwu: Territory
+) -> None:
+    """Merge writes what the row states onto the active record it duplicates."""
+    cells = {"grid_code": yiwu.grid_code, "house_no": "YW-M-1", "address": "伊吾县合并路1号"}
+    first = await _imported(real_client, app, clock, yiwu, "houses", [cells])
+    [row] = await _pool(real_client, yiwu, first["id"])
+    [made] = (await _claim(real_client, yiwu, row["id"]))["succeeded"]
+    lon, lat = GCJ
+    again = {**cells, "area": "120", "lon": str(lon), "lat": str(lat), "crs": "GCJ-02"}
+    second = await _imported(real_client, app, clock, yiwu, "houses", [again])
+    [dup] = await _pool(real_client, yiwu, second["id"])
+    [failure] = (await _claim(real_client, yiwu, dup["id"]))["failed"]
+    side = {f["field"]: f for f in failure["existing"]["fields"]}
+    assert (side["area"]["row"], side["area"]["record"], side["area"]["differs"]) == (
+        "120",
+        None,
+        True,
+    )
+    merged = await real_client.post(
+        f"{POOL}/{dup['id']}/merge",
+        json={"grid_id": str(yiwu.data.grid_id)},
+        headers=yiwu.headers,
+    )
+    assert merged.status_code == 200, merged.text
+    house = await real_client.get(f"/api/v1/houses/{made['record_id']}", headers=yiwu.headers)
+    assert house.json()["area"] == 120
+    assert house.json()["location"]["coordinates"] == pytest.approx(
+        list(to_wgs84(lon, lat, Crs.GCJ02)), abs=1e-6
+    )
+
+
+async def test_a_team_file_in_xml_is_read_r_imp_1(
+    real_client: AsyncClient, app: FastAPI, clock: MovableClock, yiwu: Territory
+) -> None:
+    template = TEMPLATES["teams"]
+    cells = {"grid_code": yiwu.grid_code, "name": "巡逻队", "category": "群防群治队伍"}
+    cells["established_on"] = "2020/5/1"
+    row = "".join(f"<{c.header}>{cells.get(c.key, '')}</{c.header}>" for c in template.columns)
+    body = f"<rows><row>{row}</row></rows>".encode()
+    r = await real_client.post(
+        URL,
+        headers=yiwu.headers,
+        data={"registry": "teams", "district_id": str(yiwu.district_id)},
+        files={"file": ("teams.xml", body, "application/xml")},
+    )
+    assert r.status_code == 202, r.text
+    assert (
+        await imports.run_import(app.state.sessionmaker, clock, uuid.UUID(r.json()["id"])) == "done"
+    )
+    [pooled] = await _pool(real_client, yiwu, r.json()["id"])
+    assert pooled["values"]["established_on"] == "2020-05-01"
+    [made] = (await _claim(real_client, yiwu, pooled["id"]))["succeeded"]
+    team = await real_client.get(f"/api/v1/teams/{made['record_id']}", headers=yiwu.headers)
+    assert (team.json()["category"], team.json()["grid_id"]) == (
+        "mass_prevention",
+        str(yiwu.data.grid_id),
+    )
