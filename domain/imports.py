@@ -31,8 +31,20 @@ from pydantic import (
 )
 
 from domain import id_numbers
+from domain.coords import Crs
 from domain.errors import DomainError
 from domain.id_numbers import Gender
+from domain.import_cells import (
+    GRID_CODE,
+    GRID_COLUMN,
+    YES_NO,
+    Column,
+    Day,
+    YesNo,
+    dash_date,
+    mapped,
+)
+from domain.import_records import LON, RECORD_SPECS, RecordSpec, to_wgs84_cells
 from domain.people import DETAILS, DICTIONARIES, KIND_LABELS, PHONE_PATTERN, Kind
 from domain.places import (
     ORGANISATION_CATEGORY_NAMES,
@@ -47,33 +59,15 @@ class Nature(StrEnum):
     PERSON = "person"
     ORGANISATION = "organisation"
     TAG = "tag"  # a business tag of a person: key persons, care objects (R-KEY-1, R-CARE-1)
-
-
-# The column naming the grid a row belongs to; optional in each row.
-GRID_CODE = "grid_code"
-
-
-def _dash_date(value: object) -> object:
-    """Spreadsheets write dates as 2024/1/5 or 2024.01.05 as often as 2024-01-05."""
-    match = (
-        re.fullmatch(r"(\d{4})[./年-](\d{1,2})[./月-](\d{1,2})日?", value)
-        if isinstance(value, str)
-        else None
-    )
-    if match is None:
-        return value
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3])).isoformat()
-    except ValueError:
-        return value  # no such day: the date type refuses it
+    HOUSE = "house"
+    RENTAL = "rental"
+    PLACE = "place"
+    TEAM = "team"
+    COMPONENT = "component"
+    VIDEO_POINT = "video_point"
 
 
 _GENDERS = {"男": Gender.MALE.value, "女": Gender.FEMALE.value}
-_YES_NO = {"是": True, "否": False}
-
-
-def _mapped(terms: Mapping[str, object]) -> Callable[[object], object]:
-    return lambda value: terms.get(value, value) if isinstance(value, str) else value
 
 
 def _in_dictionary(name: str) -> Callable[[str], str]:
@@ -106,8 +100,6 @@ def _text(length: int) -> Any:
 
 
 Phone = Annotated[str, Field(pattern=PHONE_PATTERN)]
-Day = Annotated[date, BeforeValidator(_dash_date)]
-YesNo = Annotated[bool, BeforeValidator(_mapped(_YES_NO))]
 ResidentNumber = Annotated[
     str,
     BeforeValidator(lambda v: id_numbers.normalise(v) if isinstance(v, str) else v),
@@ -119,20 +111,12 @@ def _dictionary(name: str) -> Any:
     return Annotated[str, AfterValidator(_in_dictionary(name))]
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    type: Any
-
-
-GRID_COLUMN = Column(GRID_CODE, "网格编码", Annotated[str, Field(pattern=r"^\d{15}$")])
 PERSON_COLUMNS: tuple[Column, ...] = (
     GRID_COLUMN,
     Column("name", "姓名", _text(100)),
     Column("id_number", "证件号码", ResidentNumber),
     Column("former_name", "曾用名", _text(100)),
-    Column("gender", "性别", Annotated[Gender, BeforeValidator(_mapped(_GENDERS))]),
+    Column("gender", "性别", Annotated[Gender, BeforeValidator(mapped(_GENDERS))]),
     Column("birth_date", "出生日期", Day),
     Column("ethnicity", "民族", _dictionary("ethnicity")),
     Column("phone", "联系电话", Phone),
@@ -181,13 +165,21 @@ ORGANISATION_COLUMNS: tuple[Column, ...] = (
 
 @dataclass(frozen=True)
 class Template:
-    """One registry's import template: which records its rows become and its columns."""
+    """One registry's import template: which records its rows become and its columns.
+
+    A pool row is known by its `name_key` and `identity_key` values (kept in the pool's
+    name and identity columns); `pool_key` names which of grid, name and identity make two
+    rows one (R-IMP-2). `rule` is the registry's own check over a whole row."""
 
     registry: str
     label: str
     nature: Nature
     kind: str
     columns: tuple[Column, ...]
+    identity_key: str | None = "id_number"
+    name_key: str = "name"
+    pool_key: tuple[str, ...] = ("grid", "name", "identity")
+    rule: Callable[[Mapping[str, Any]], None] | None = None
 
     @property
     def headers(self) -> list[str]:
@@ -209,9 +201,9 @@ class Template:
         return frozenset(model.model_fields) if model else frozenset()
 
     @property
-    def identity_key(self) -> str:
-        """The column that, with the name, identifies a record (R-IMP-2 pool duplicates)."""
-        return "licence_no" if self.nature == Nature.ORGANISATION else "id_number"
+    def located(self) -> bool:
+        """Whether its rows carry a location (longitude, latitude, coordinate system)."""
+        return any(c.key == LON for c in self.columns)
 
 
 def _person_template(kind: Kind) -> Template:
@@ -234,6 +226,21 @@ def _organisation_template(category: OrganisationCategory) -> Template:
         nature=Nature.ORGANISATION,
         kind=category.value,
         columns=ORGANISATION_COLUMNS,
+        identity_key="licence_no",
+    )
+
+
+def _record_template(spec: RecordSpec) -> Template:
+    return Template(
+        registry=spec.registry,
+        label=spec.label,
+        nature=Nature(spec.registry.removesuffix("s")),
+        kind=spec.registry,
+        columns=spec.columns,
+        identity_key=spec.identity,
+        name_key=spec.name,
+        pool_key=spec.pool_key,
+        rule=spec.rule,
     )
 
 
@@ -258,6 +265,7 @@ TEMPLATES: dict[str, Template] = {
         *(_person_template(kind) for kind in Kind),
         *(_organisation_template(category) for category in OrganisationCategory),
         *(_tag_template(kind) for kind in TagKind),
+        *(_record_template(spec) for spec in RECORD_SPECS),
     )
 }
 
@@ -306,7 +314,7 @@ class RowCheck:
 
 
 # What a row must carry to be kept (R-IMP-1): people an ID number (a document number for
-# overseas people) or a name, organisations a name.
+# overseas people) or a name, organisations a name; other registries their `name_key`.
 _IDENTITIES: dict[Nature, tuple[str, ...]] = {
     Nature.PERSON: ("name", "id_number", "document_number"),
     Nature.ORGANISATION: ("name",),
@@ -325,6 +333,7 @@ ROW_REASONS: dict[str, str] = {
     "id_number_birth_date": "id_number_birth_date",
     "licence_invalid": "licence_invalid",
     "identity_required": "identity_required",
+    "field_required": "field_required",
     "grid_not_in_district": "grid_not_in_district",
 }
 
@@ -358,15 +367,18 @@ def _detail_cells(template: Template, cells: Mapping[str, Any]) -> dict[str, Any
         if isinstance(value, str) and get_origin(info.annotation) is list:
             value = [part.strip() for part in _LIST_SEPARATORS.split(value) if part.strip()]
         elif isinstance(value, str) and info.annotation is bool:
-            value = _YES_NO.get(value, value)
+            value = YES_NO.get(value, value)
         elif isinstance(value, str) and date in (info.annotation, *get_args(info.annotation)):
-            value = _dash_date(value)
+            value = dash_date(value)
         found[name] = value
     return found
 
 
-def check_row(template: Template, cells: Mapping[str, Any], *, today: date) -> RowCheck:
-    """Check one row (cells by column key; blank cells absent) — R-IMP-1."""
+def check_row(
+    template: Template, cells: Mapping[str, Any], *, today: date, crs: Crs = Crs.WGS84
+) -> RowCheck:
+    """Check one row (cells by column key; blank cells absent) — R-IMP-1. A location is
+    read in the row's coordinate system, else in `crs`, and kept in WGS-84."""
     model = _row_model(template.registry)
     errors: list[tuple[str, str]] = []
     values: dict[str, Any] = {}
@@ -391,8 +403,16 @@ def check_row(template: Template, cells: Mapping[str, Any], *, today: date) -> R
             ]
             if not any(err["type"] != "missing" for err in exc.errors()):
                 values.update(details)
-    if not any(cells.get(key) for key in _IDENTITIES[template.nature]):
-        errors.append(("name", row_reason("identity_required")))
+    if template.located and not errors:
+        errors += to_wgs84_cells(values, crs)
+    if template.rule is not None and not errors:
+        try:
+            template.rule(values)
+        except DomainError as exc:
+            errors += [(e.field, row_reason(e.code)) for e in exc.errors]
+    carried = _IDENTITIES.get(template.nature, (template.name_key,))
+    if not any(cells.get(key) for key in carried):
+        errors.append((template.name_key, row_reason("identity_required")))
     return RowCheck(values={} if errors else values, errors=errors)
 
 

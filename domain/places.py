@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -15,6 +15,20 @@ from pydantic_core import PydanticCustomError
 from stdnum.cn import ric, uscc
 
 from domain.errors import FieldError, Invalid
+
+# --- field rules the request schemas and the import templates share -----------------------
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+PersonName = Annotated[str, Field(min_length=1, max_length=100)]
+Text = Annotated[str, Field(max_length=5000)]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9-]{2,19}$", max_length=20)]
+Address = Annotated[str, Field(min_length=1, max_length=300)]
+Code = Annotated[str, Field(pattern=r"^[0-9A-Za-z_-]{1,32}$")]
+Subcategory = Annotated[str, Field(max_length=64)]
+Post = Annotated[str, Field(min_length=1, max_length=64)]
+Posts = Annotated[list[Post], Field(min_length=1, max_length=10)]
+ComponentKind = Annotated[str, Field(min_length=1, max_length=32)]
+StreamUrl = Annotated[str, Field(min_length=1, max_length=1000)]
 
 # --- organisations (实有单位, 两新组织, 规上企业) -------------------------------------------
 

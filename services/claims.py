@@ -13,7 +13,6 @@ identity already exists in the grid (the two side by side; merge the row into it
 """
 
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +37,10 @@ from domain.registry import FollowStatus, Status
 from domain.tags import DETAIL_MASKS as TAG_DETAIL_MASKS
 from domain.tags import TagKind
 from domain.versioning import check_version
-from services import audit, organisations, people, tags
+from services import audit, houses, organisations, people, rentals, tags
+from services.claim_records import RECORD_REGISTRIES, Registry, record_values
 from services.context import Ctx
-from services.imports import published
+from services.imports import pool_identity, published
 from services.jurisdiction import in_scope
 from services.masking import MaskSpec, present, present_one
 from services.models import ImportClaim, ImportRow, Organisation, OrgUnit, Person, PersonTag
@@ -57,6 +57,8 @@ VALUE_MASKS: dict[str, Mask] = {
     **TAG_DETAIL_MASKS,
     "legal_representative_id_number": Mask.ID_NUMBER,
     "legal_representative_phone": Mask.PHONE,
+    **houses.HOUSE_MASK,
+    **rentals.RENTAL_MASK,
 }
 # Pool rows carry the personal data of the file (R-JUR-3).
 POOL_MASKS: MaskSpec = {
@@ -64,20 +66,6 @@ POOL_MASKS: MaskSpec = {
     "id_number": Mask.ID_NUMBER,
     **{f"values.{key}": mask for key, mask in VALUE_MASKS.items()},
 }
-
-
-@dataclass(frozen=True)
-class Registry:
-    """How claimed rows become records of one nature, through that registry's service."""
-
-    write: Perm
-    model: type[Person] | type[Organisation] | type[PersonTag]
-    active: str
-    create: Callable[[Ctx, Template, OrgUnit, dict[str, Any]], Awaitable[dict[str, Any]]]
-    update: Callable[[Ctx, uuid.UUID, dict[str, Any]], Awaitable[dict[str, Any]]]
-    get: Callable[[Ctx, uuid.UUID], Awaitable[dict[str, Any]]]
-    identity: Callable[[Template, OrgUnit, dict[str, Any]], ColumnElement[bool] | None]
-    mask: MaskSpec
 
 
 def _fields(ctx: Ctx, template: Template, values: dict[str, Any]) -> dict[str, Any]:
@@ -215,7 +203,10 @@ REGISTRIES: dict[Nature, Registry] = {
         identity=_tag_identity,
         mask=tags.MASKS,
     ),
+    **RECORD_REGISTRIES,
 }
+# What a registry refuses a record for because an active one of its identity exists.
+DUPLICATE_CODES = frozenset({"duplicate_active_record", "house_no_taken", "component_code_taken"})
 
 
 # The pool.
@@ -373,20 +364,27 @@ async def _side_by_side(ctx: Ctx, row: ImportRow, grid: OrgUnit) -> dict[str, An
     return {"record_id": record["id"], "fields": fields}
 
 
+def _pool_key(template: Template, row: ImportRow) -> list[ColumnElement[bool]] | None:
+    """What makes another pool row one with `row` (R-IMP-2), as its template says: of grid,
+    name and identity, those in the template's key; None when the row lacks a part."""
+    parts = {"grid": (ImportRow.grid_id, row.grid_id), "name": (ImportRow.name, row.name)}
+    parts["identity"] = (ImportRow.id_number, row.id_number)
+    key = [parts[part] for part in template.pool_key]
+    if any(value is None for column, value in key if column is not ImportRow.grid_id):
+        return None
+    return [column.is_(None) if value is None else column == value for column, value in key]
+
+
 async def _pool_duplicates(ctx: Ctx, row: ImportRow) -> list[uuid.UUID]:
-    """Other unclaimed rows of the district's pool with the same grid, name and ID number."""
-    if row.id_number is None or row.name is None:
+    """Other unclaimed rows of the district's pool that are one with the row."""
+    key = _pool_key(TEMPLATES[row.registry_code], row)
+    if key is None:
         return []
-    grid_match = (
-        ImportRow.grid_id.is_(None) if row.grid_id is None else ImportRow.grid_id == row.grid_id
-    )
     found = await ctx.session.execute(
         select(ImportRow.id).where(
             ImportRow.district_id == row.district_id,
             ImportRow.registry_code == row.registry_code,
-            ImportRow.id_number == row.id_number,
-            ImportRow.name == row.name,
-            grid_match,
+            *key,
             ImportRow.id != row.id,
             in_scope(ImportRow.path, ctx.principal),
             _unclaimed(),
@@ -433,7 +431,8 @@ def _errors(template: Template, exc: DomainError) -> list[dict[str, Any]]:
     return [
         {
             "field": e.field,
-            "header": header_of(template, e.field.removeprefix("details.")),
+            # `details.x` or `kinds.0.details.x` is the column `x`.
+            "header": header_of(template, e.field.rsplit(".", 1)[-1]),
             "code": e.code,
         }
         for e in errors
@@ -459,6 +458,8 @@ async def _claim_one(ctx: Ctx, row: ImportRow, grid: OrgUnit) -> dict[str, Any]:
         async with ctx.session.begin_nested():
             if not await _take(ctx, row.id, "claimed", grid):
                 return _failure(row.id, "claimed")
+            if await _existing(ctx, row, grid) is not None:
+                raise Conflict("duplicate_active_record")
             record = await registry.create(ctx, template, grid, row.values)
             # A twin skipped meanwhile stays skipped.
             twins = [
@@ -484,7 +485,7 @@ async def _claim_one(ctx: Ctx, row: ImportRow, grid: OrgUnit) -> dict[str, Any]:
                 },
             )
     except Conflict as exc:
-        if exc.code != "duplicate_active_record":
+        if exc.code not in DUPLICATE_CODES:
             raise
         return _failure(row.id, "duplicate", existing=await _side_by_side(ctx, row, grid))
     except Invalid as exc:
@@ -557,8 +558,7 @@ async def fix_row(
         )
     before = dict(row.values)
     row.values = check.values
-    row.name = check.values.get("name")
-    row.id_number = check.values.get(template.identity_key)
+    row.name, row.id_number = pool_identity(template, check.values)
     row.version += 1
     await ctx.session.flush()
     await audit.record(
@@ -585,7 +585,11 @@ async def merge_row(ctx: Ctx, row_id: uuid.UUID, *, grid_id: uuid.UUID) -> dict[
     record = await _existing(ctx, row, grid)
     if record is None:
         raise Conflict("import_row_no_duplicate")
-    changes = _fields(ctx, template, row.values)
+    changes = (
+        record_values(ctx, template, row.values, complete=False)
+        if template.nature in RECORD_REGISTRIES
+        else _fields(ctx, template, row.values)
+    )
     if not changes.get("details"):
         changes.pop("details", None)
     # The claim first: of a merge racing a claim, the loser changes nothing.

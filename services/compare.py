@@ -22,8 +22,9 @@ from typing import IO, Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import NotFound
-from domain.imports import GRID_CODE, Nature, Template, header_of
+from domain.errors import FieldError, Invalid, NotFound
+from domain.import_cells import GRID_CODE
+from domain.imports import Nature, Template, header_of
 from domain.masking import Mask, mask_value
 from domain.registry import FollowStatus, Status
 from services import audit
@@ -171,8 +172,11 @@ async def run_comparison(
     ctx: Ctx, *, registry: str, unit_id: uuid.UUID, source: str, filename: str, upload: IO[bytes]
 ) -> dict[str, Any]:
     """Compare the department's file with the active records of the unit's subtree and keep
-    the report (R-CMP-2). The file is refused whole like an import's (422)."""
+    the report (R-CMP-2). The file is refused whole like an import's (422); registries
+    without a comparison are unknown here."""
     chosen = template(registry)
+    if chosen.nature not in SIDES:
+        raise Invalid("registry_unknown", errors=[FieldError("registry", "registry_unknown")])
     unit = await unit_for_record(ctx, unit_id)
     fmt = format_of(filename)
     with tempfile.TemporaryDirectory() as folder:

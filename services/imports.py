@@ -48,9 +48,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.coords import Crs
 from domain.errors import Conflict, FieldError, Invalid, NotFound
+from domain.import_cells import GRID_CODE
 from domain.imports import (
-    GRID_CODE,
     TEMPLATES,
     RowCheck,
     Template,
@@ -169,6 +170,7 @@ def _view(record: Import) -> dict[str, Any]:
         "district_id": record.district_id,
         "filename": record.filename,
         "format": record.format,
+        "crs": record.crs,
         "state": record.state,
         "rows_read": record.rows_read,
         "rows_accepted": record.rows_accepted,
@@ -184,9 +186,16 @@ def _view(record: Import) -> dict[str, Any]:
 
 
 async def create_import(
-    ctx: Ctx, *, registry: str, district_id: uuid.UUID, filename: str, upload: IO[bytes]
+    ctx: Ctx,
+    *,
+    registry: str,
+    district_id: uuid.UUID,
+    filename: str,
+    upload: IO[bytes],
+    crs: Crs = Crs.WGS84,
 ) -> dict[str, Any]:
-    """Store an upload for the registry's import into a district and queue it (R-IMP-1).
+    """Store an upload for the registry's import into a district and queue it (R-IMP-1);
+    `crs` is the coordinate system of locations whose row names none (R-GRID-4).
     Refused whole (422) when the district is no district, the file is empty, undecodable
     or of an unknown format, or its columns are not the template's."""
     chosen = template(registry)
@@ -203,6 +212,7 @@ async def create_import(
         path=district.path,
         filename=filename[:255],
         format=fmt,
+        crs=crs.value,
         state=State.QUEUED,
         created_by=ctx.principal.user_id,
         created_at=ctx.now(),
@@ -222,7 +232,12 @@ async def create_import(
         target_type=TARGET,
         target_id=record.id,
         unit_path=record.path,
-        after={"registry": record.registry_code, "filename": record.filename, "format": fmt},
+        after={
+            "registry": record.registry_code,
+            "filename": record.filename,
+            "format": fmt,
+            "crs": record.crs,
+        },
     )
     return _view(record)
 
@@ -401,32 +416,36 @@ SELECT (SELECT count(*) FROM kept) AS kept, (SELECT count(DISTINCT row_no) FROM 
 """
 
 
+def pool_identity(template_: Template, values: dict[str, Any]) -> tuple[Any, Any]:
+    """The name and the identity a pool row is known by (R-IMP-2)."""
+    identity = values.get(template_.identity_key) if template_.identity_key else None
+    return values.get(template_.name_key), identity
+
+
 def _staged(template_: Template, number: int, check: RowCheck) -> tuple[Any, ...]:
     if check.errors:
         errors = {field: reason for field, reason in check.errors}
         return (None, number, None, None, None, None, orjson.dumps(errors).decode())
     values = dict(check.values)
     grid_code = values.pop(GRID_CODE, None)
-    identity = values.get(template_.identity_key)
     return (
         uuid.uuid4(),
         number,
         grid_code,
-        values.get("name"),
-        identity,
+        *pool_identity(template_, values),
         orjson.dumps(values).decode(),
         None,
     )
 
 
 def staged_batches(
-    template_: Template, rows: Iterator[tuple[int, Row]], today: Any
+    template_: Template, rows: Iterator[tuple[int, Row]], today: Any, crs: Crs = Crs.WGS84
 ) -> Iterator[list[tuple[Any, ...]]]:
     """The rows checked and shaped for COPY, `BATCH` at a time: (id, row number, grid code,
     name, identity, values, errors) with the values or the errors as JSON."""
     while chunk := list(islice(rows, BATCH)):
         yield [
-            _staged(template_, n, check_row(template_, keyed(template_, row), today=today))
+            _staged(template_, n, check_row(template_, keyed(template_, row), today=today, crs=crs))
             for n, row in chunk
         ]
 
@@ -654,7 +673,7 @@ async def run_import(
     path = storage_path(record.id, record.format)
     try:
         with open_table(path, record.format) as table:
-            batches = staged_batches(chosen, table.rows, today)
+            batches = staged_batches(chosen, table.rows, today, Crs(record.crs))
             # Reading and checking rows is CPU and file work: off the event loop.
             while (records := await asyncio.to_thread(next, batches, None)) is not None:
                 if not await _file_batch(maker, run, records, table.progress()):

@@ -119,3 +119,51 @@ async def real_client(app: FastAPI) -> AsyncIterator[AsyncClient]:
     """The API with its own pooled sessions: every request commits for real."""
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as c:
         yield c
+
+
+@dataclass(frozen=True)
+class ImportTerritory:
+    """A committed territory for imports: the district files are addressed to and the code
+    of its grid."""
+
+    data: Committed
+    district_id: uuid.UUID
+    grid_code: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.data.headers
+
+
+# What imports leave under a district, children first.
+IMPORT_TABLES = ("import_claims", "import_rows", "import_rejections", "imports")
+
+
+@asynccontextmanager
+async def import_territory(
+    app: FastAPI,
+    clock: MovableClock,
+    *,
+    region: str,
+    west: float,
+    south: float,
+    tables: tuple[str, ...] = IMPORT_TABLES,
+) -> AsyncIterator[ImportTerritory]:
+    """`committed_territory` with its district's id; the rows of `tables` under the district
+    are deleted afterwards."""
+    async with committed_territory(app, clock, region=region, west=west, south=south) as data:
+        conn = await asyncpg.connect(SUPERUSER_DSN)
+        try:
+            district = await conn.fetchrow(
+                "SELECT id, path::text AS path FROM org_units WHERE code = $1", f"{region}000000"
+            )
+            assert district is not None
+            try:
+                yield ImportTerritory(data, district["id"], f"{region}001001001")
+            finally:
+                for table in tables:
+                    await conn.execute(
+                        f"DELETE FROM {table} WHERE path <@ $1::ltree", district["path"]
+                    )
+        finally:
+            await conn.close()

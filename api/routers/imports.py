@@ -61,7 +61,8 @@ IfMatch = Annotated[str | None, Header()]
 
 @router.get("/templates", response_model=list[TemplateOut])
 async def list_templates(ctx: Annotated[Ctx, requires(Perm.DATA_IMPORT)]) -> list[TemplateOut]:
-    """One template per registry: people of each kind, organisations of each category."""
+    """One template per registry: people of each kind, organisations of each category,
+    business tags, houses, rentals, places, teams, components and video points."""
     return [
         TemplateOut(
             registry=t.registry,
@@ -122,6 +123,7 @@ async def create_import(
         district_id=body.district_id,
         filename=body.file.filename or "upload",
         upload=body.file.file,
+        crs=body.crs,
     )
     _enqueue_after_commit(background, record["id"])
     response.headers["Location"] = f"/api/v1/imports/{record['id']}"

@@ -5,31 +5,28 @@ Personal fields (owners, landlords, residents) arrive here already masked or not
 """
 
 import uuid
-from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from api.schemas.common import Input, Instant, Output, PageOut
 from domain.addresses import HazardLevel
+from domain.houses import (
+    AddressText,
+    Area,
+    HouseNo,
+    IdNumber,
+    PersonName,
+    Phone,
+    Rooms,
+    Text20,
+    Text32,
+    Text50,
+    Text100,
+)
 from domain.registry import Status
 
-# Optional text fields may be sent as null to clear them.
-Text20 = Annotated[str | None, Field(min_length=1, max_length=20)]
-Text32 = Annotated[str | None, Field(min_length=1, max_length=32)]
-Text50 = Annotated[str | None, Field(min_length=1, max_length=50)]
-Text100 = Annotated[str | None, Field(min_length=1, max_length=100)]
 FullText = Annotated[str, Field(min_length=1, max_length=300)]
-HouseNo = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S+$")]
-PersonName = Annotated[str, Field(min_length=1, max_length=100)]
-IdNumber = Annotated[
-    str | None,
-    Field(min_length=5, max_length=32, pattern=r"^[0-9A-Za-z\-]+$"),
-    AfterValidator(lambda v: v.upper() if v else v),
-]
-Phone = Annotated[str | None, Field(min_length=5, max_length=20, pattern=r"^\+?[0-9][0-9\- ]+$")]
-Area = Annotated[Decimal | None, Field(gt=0, max_digits=10, decimal_places=2)]
-Rooms = Annotated[int | None, Field(gt=0, le=10_000)]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 PointGeoJSON = Annotated[
     dict[str, Any],
@@ -122,7 +119,7 @@ class ResidentOut(Output):
 
 class HouseFields(Input):
     address_id: uuid.UUID | None = None
-    address: Annotated[str | None, Field(min_length=1, max_length=300)] = None
+    address: AddressText = None
     building: Text50 = None
     unit_no: Text20 = None
     room: Text20 = None

@@ -7,6 +7,7 @@ from fastapi import UploadFile
 from pydantic import Field
 
 from api.schemas.common import Input, Instant, Output
+from domain.coords import Crs
 from domain.imports import Nature
 from services.exporting import Column
 
@@ -29,6 +30,10 @@ class ImportIn(Input):
 
     registry: str = Field(description="a template's registry code")
     district_id: uuid.UUID
+    crs: Crs = Field(
+        default=Crs.WGS84,
+        description="coordinate system of locations whose row leaves 坐标系 blank; kept as WGS-84",
+    )
     file: UploadFile = Field(description="XLSX, CSV (UTF-8 or GBK) or XML")
 
 
@@ -45,6 +50,7 @@ class ImportOut(Output):
     district_id: uuid.UUID
     filename: str
     format: Literal["csv", "xlsx", "xml"]
+    crs: Crs
     state: Literal["queued", "running", "done", "cancelled", "failed"]
     rows_read: int
     rows_accepted: int

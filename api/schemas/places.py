@@ -10,29 +10,33 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 from api.schemas.common import Input, Instant, Output
 from api.schemas.org import GeoJSONGeometry
 from domain.places import (
+    Address,
     AttentionLevel,
+    Code,
     ComponentCategory,
     ComponentCondition,
+    ComponentKind,
+    Name,
     OrganisationCategory,
+    PersonName,
+    Phone,
     PlaceKind,
+    Posts,
+    StreamUrl,
+    Subcategory,
     TeamCategory,
+    Text,
     VideoSource,
     normalise_licence,
 )
 from services.exporting import Column
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-PersonName = Annotated[str, Field(min_length=1, max_length=100)]
 Short = Annotated[str, Field(min_length=1, max_length=100)]
-Text = Annotated[str, Field(max_length=5000)]
-Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9-]{2,19}$", max_length=20)]
 IdNumber = Annotated[
     str, Field(pattern=r"^[0-9]{15}([0-9]{2}[0-9Xx])?$"), AfterValidator(str.upper)
 ]
 Licence = Annotated[str, Field(min_length=15, max_length=18), AfterValidator(normalise_licence)]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
-Address = Annotated[str, Field(min_length=1, max_length=300)]
-Code = Annotated[str, Field(pattern=r"^[0-9A-Za-z_-]{1,32}$")]
 
 
 class Patch(Input):
@@ -193,15 +197,12 @@ class PlaceOut(RecordOut):
 
 # --- service teams --------------------------------------------------------------------------
 
-Post = Annotated[str, Field(min_length=1, max_length=64)]
-Posts = Annotated[list[Post], Field(min_length=1, max_length=10)]
-
 
 class TeamCreate(Input):
     unit_id: uuid.UUID
     name: Name
     category: TeamCategory
-    subcategory: Annotated[str, Field(max_length=64)] | None = None
+    subcategory: Subcategory | None = None
     leader: PersonName | None = None
     phone: Phone | None = None
     description: Text | None = None
@@ -212,7 +213,7 @@ class TeamUpdate(Patch):
     required = frozenset({"name"})
 
     name: Name | None = None
-    subcategory: Annotated[str, Field(max_length=64)] | None = None
+    subcategory: Subcategory | None = None
     leader: PersonName | None = None
     phone: Phone | None = None
     description: Text | None = None
@@ -350,7 +351,7 @@ class ComponentCreate(Input):
     code: Code
     name: Name
     category: ComponentCategory
-    kind: Annotated[str, Field(min_length=1, max_length=32)]
+    kind: ComponentKind
     condition: ComponentCondition = ComponentCondition.NORMAL
     owner: Name | None = None
     location: GeoJSONGeometry
@@ -361,7 +362,7 @@ class ComponentUpdate(Patch):
 
     code: Code | None = None
     name: Name | None = None
-    kind: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    kind: ComponentKind | None = None
     condition: ComponentCondition | None = None
     owner: Name | None = None
     location: GeoJSONGeometry | None = None
@@ -385,8 +386,6 @@ class ComponentOut(RecordOut):
 
 
 # --- video points ---------------------------------------------------------------------------
-
-StreamUrl = Annotated[str, Field(min_length=1, max_length=1000)]
 
 
 class VideoPointCreate(Input):

@@ -23,6 +23,8 @@ class Import(Base):
     path: Mapped[str] = mapped_column(Ltree())
     filename: Mapped[str] = mapped_column(String(255))
     format: Mapped[str] = mapped_column(String(8))
+    # The coordinate system of the file's locations where a row names none (R-GRID-4).
+    crs: Mapped[str] = mapped_column(String(8), default="wgs84")
     state: Mapped[str] = mapped_column(String(16))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     progress: Mapped[float] = mapped_column(default=0.0)
@@ -65,8 +67,10 @@ class ImportRow(Base):
     district_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_units.id"))
     grid_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("org_units.id"), default=None)
     path: Mapped[str] = mapped_column(Ltree())
-    name: Mapped[str | None] = mapped_column(String(200), default=None)
-    id_number: Mapped[str | None] = mapped_column(String(32), default=None)
+    # What the row is known by, as its template says: a person's name and ID number, a
+    # house's address and number, a place's name and address … (R-IMP-2 pool duplicates).
+    name: Mapped[str | None] = mapped_column(String(300), default=None)
+    id_number: Mapped[str | None] = mapped_column(String(300), default=None)
     values: Mapped[dict[str, Any]] = mapped_column(JSONB)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -29,7 +29,7 @@ from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth
 from tests.routes.imports import REGISTRY, URL, csv_file
 from tests.routes.people import resident_id
-from tests.territory import SUPERUSER_DSN, Committed, committed_territory
+from tests.territory import SUPERUSER_DSN, ImportTerritory, import_territory
 from workers.imports import requeue_imports
 from workers.queue import create_pool, deserialize, redis_settings, serialize
 from workers.settings import WorkerSettings, shutdown, startup
@@ -138,44 +138,13 @@ async def test_an_import_goes_to_a_district_r_imp_1(
 # The job, the pool and claims on a committed territory.
 
 
-async def _clear(district_path: str) -> None:
-    conn = await asyncpg.connect(SUPERUSER_DSN)
-    try:
-        await conn.execute(
-            f"""
-            DELETE FROM import_claims WHERE path <@ '{district_path}';
-            DELETE FROM import_rows WHERE path <@ '{district_path}';
-            DELETE FROM import_rejections WHERE path <@ '{district_path}';
-            DELETE FROM imports WHERE path <@ '{district_path}';
-            """
-        )
-    finally:
-        await conn.close()
-
-
-class Place:
-    def __init__(self, data: Committed, district_id: uuid.UUID, grid_code: str) -> None:
-        self.data = data
-        self.district_id = district_id
-        self.grid_code = grid_code
-        self.headers = data.headers
+Place = ImportTerritory
 
 
 @pytest.fixture
 async def place(app: FastAPI, clock: MovableClock) -> AsyncIterator[Place]:
-    async with committed_territory(app, clock, region=REGION, west=93.0, south=42.5) as data:
-        conn = await asyncpg.connect(SUPERUSER_DSN)
-        try:
-            district = await conn.fetchrow(
-                "SELECT id, path::text AS path FROM org_units WHERE code = $1", f"{REGION}000000"
-            )
-        finally:
-            await conn.close()
-        assert district is not None
-        try:
-            yield Place(data, district["id"], f"{REGION}001001001")
-        finally:
-            await _clear(district["path"])
+    async with import_territory(app, clock, region=REGION, west=93.0, south=42.5) as found:
+        yield found
 
 
 async def _run(app: FastAPI, clock: MovableClock, import_id: str) -> str:

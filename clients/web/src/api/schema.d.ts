@@ -2536,7 +2536,8 @@ export interface paths {
         };
         /**
          * List Templates
-         * @description One template per registry: people of each kind, organisations of each category.
+         * @description One template per registry: people of each kind, organisations of each category,
+         *     business tags, houses, rentals, places, teams, components and video points.
          */
         get: operations["list_templates_api_v1_imports_templates_get"];
         put?: never;
@@ -7195,6 +7196,11 @@ export interface components {
          */
         ImportIn: {
             /**
+             * @description coordinate system of locations whose row leaves 坐标系 blank; kept as WGS-84
+             * @default wgs84
+             */
+            crs?: components["schemas"]["Crs"];
+            /**
              * District Id
              * Format: uuid
              */
@@ -7216,6 +7222,7 @@ export interface components {
             created_at: string;
             /** Created By */
             created_by: string | null;
+            crs: components["schemas"]["Crs"];
             /**
              * District Id
              * Format: uuid
@@ -7606,7 +7613,7 @@ export interface components {
          * Nature
          * @enum {string}
          */
-        Nature: "person" | "organisation" | "tag";
+        Nature: "person" | "organisation" | "tag" | "house" | "rental" | "place" | "team" | "component" | "video_point";
         /** NewGridSpec */
         NewGridSpec: {
             /** Code */
