@@ -2,13 +2,13 @@
 upload's coordinate system, and pool identities as long as an address.
 
 Revision ID: 0032
-Revises: 0030
+Revises: 0031
 """
 
 from alembic import op
 
 revision = "0032"
-down_revision = "0030"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 

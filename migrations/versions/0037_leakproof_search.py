@@ -9,13 +9,13 @@ caller's own input, never a row's value, so an error can tell nothing about rows
 may not see. Declaring them leakproof needs a superuser, which migrations run as.
 
 Revision ID: 0037
-Revises: 0031
+Revises: 0032
 """
 
 from alembic import op
 
 revision = "0037"
-down_revision = "0031"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
