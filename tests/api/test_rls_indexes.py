@@ -2,7 +2,6 @@
 under a caller's scope, a name search can still be answered from the trigram index."""
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql.asyncpg import dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.principal import SYSTEM_SCOPE, Principal
@@ -29,7 +28,7 @@ async def test_a_name_search_under_row_level_security_uses_the_trigram_index(
     )
     ctx = Ctx(session=session, principal=principal, clock=SystemClock())
     stmt = await people.people_query(ctx, people.PersonFilters(q="张"))
-    sql = stmt.compile(dialect=dialect(), compile_kwargs={"literal_binds": True})
+    sql = stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
     # The whole tree, so no path index can stand in: the policy alone filters the rows.
     await set_scope(session, SYSTEM_SCOPE)
     # However small the table, the planner must be able to search the index when told to:
