@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.api_key_audit import ApiKeyAuditMiddleware
+from api.body_guard import BodyGuardMiddleware
 from api.deps import new_request_id
 from api.idempotency import IdempotencyMiddleware
 from api.routers import ROUTERS
@@ -71,6 +72,7 @@ def create_app(*, clock: Clock | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(ApiKeyAuditMiddleware)
+    app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for router in ROUTERS:
         app.include_router(PrefixGate(router))

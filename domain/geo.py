@@ -40,6 +40,30 @@ def _broken(reason: str) -> Invalid:
     return Invalid("geometry_invalid", params={"reason": reason})
 
 
+# More vertices than any real boundary needs (a county's is a few thousand): beyond this a
+# geometry is refused before shapely and PostGIS spend time on it.
+MAX_VERTICES = 100_000
+
+
+def _count_positions(value: Any, depth: int) -> int:
+    """Positions in a GeoJSON coordinates array `depth` levels above the positions."""
+    if not isinstance(value, list | tuple):
+        return 1
+    if depth <= 1:
+        return len(value) if depth == 1 else 1
+    return sum(_count_positions(part, depth - 1) for part in value)
+
+
+_POSITION_DEPTH = {
+    "Point": 0,
+    "MultiPoint": 1,
+    "LineString": 1,
+    "MultiLineString": 2,
+    "Polygon": 2,
+    "MultiPolygon": 3,
+}
+
+
 def _position(value: Any) -> Position:
     if not isinstance(value, list | tuple) or len(value) not in (2, 3):
         raise _broken("a position needs longitude and latitude")
@@ -98,9 +122,7 @@ def _build(kind: str, coordinates: Any) -> BaseGeometry:
     return MultiPolygon([_polygon(p) for p in _array(coordinates, "multipolygon")])
 
 
-_COORDINATE_TYPES = frozenset(
-    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
-)
+_COORDINATE_TYPES = frozenset(_POSITION_DEPTH)
 
 
 def parse_geojson(obj: Mapping[str, Any], *, allowed: tuple[str, ...]) -> BaseGeometry:
@@ -117,6 +139,8 @@ def parse_geojson(obj: Mapping[str, Any], *, allowed: tuple[str, ...]) -> BaseGe
         raise Invalid("geometry_type", params={"expected": " / ".join(allowed)})
     if "coordinates" not in obj:
         raise _broken("missing coordinates")
+    if _count_positions(obj["coordinates"], _POSITION_DEPTH[kind]) > MAX_VERTICES:
+        raise Invalid("geometry_too_complex", params={"max": MAX_VERTICES})
     geom = _build(kind, obj["coordinates"])
     if not shapely.is_valid(geom):
         raise _invalid_geometry(geom)

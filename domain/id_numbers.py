@@ -21,8 +21,13 @@ from domain.errors import FieldError, Invalid
 
 _WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
 _CHECK_CHARS = "10X98765432"
-_EIGHTEEN = re.compile(r"\d{17}[\dX]")
-_FIFTEEN = re.compile(r"\d{15}")
+# ASCII digits only: `\d` would also take Arabic-Indic or Devanagari digits, which NFKC
+# keeps and `int()` reads, and such a number would be stored as typed.
+_EIGHTEEN = re.compile(r"[0-9]{17}[0-9X]")
+_FIFTEEN = re.compile(r"[0-9]{15}")
+# Residence permits of Hong Kong, Macao and Taiwan residents (港澳台居民居住证) share the
+# format but not the register: such people are recorded as overseas with their permit.
+PERMIT_REGIONS = frozenset({"810000", "820000", "830000"})
 # The earliest plausible birth date: anything older is a typo, not a person.
 EARLIEST_BIRTH = date(1850, 1, 1)
 
@@ -86,6 +91,8 @@ def parse(raw: str, *, today: date) -> ResidentId:
         raise _invalid("id_number_format")
     if number[17] != check_char(number[:17]):
         raise _invalid("id_number_checksum")
+    if number[:6] in PERMIT_REGIONS:
+        raise _invalid("id_number_permit", region=number[:6])
     if not region_exists(number[:6]):
         raise _invalid("id_number_region", region=number[:6])
     born = _birth_date(number)

@@ -353,6 +353,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "An ID number has 18 characters (the last may be X) or 15 digits",
     ),
     "id_number_checksum": ("身份证号码校验码错误", "Wrong check character in the ID number"),
+    "id_number_permit": (
+        "以 {region} 开头的是港澳台居民居住证号码，不是居民身份证号码，"
+        "请按境外人员登记并填写通行证件",
+        "A number starting {region} is a Hong Kong, Macao or Taiwan residence permit, not a "
+        "resident ID: register the person as overseas with their permit",
+    ),
     "id_number_region": (
         "身份证号码的行政区划代码 {region} 不存在",
         "Division code {region} of the ID number does not exist",
@@ -424,6 +430,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # attachments (R-EVT-1, R-MOB-1) and duplicates (R-EVT-3)
     "too_large": ("请求内容过大", "The request is too large"),
+    # bounded request bodies and geometries (api/body_guard.py, domain/geo.py)
+    "body_too_large": (
+        "请求内容超过 {limit_mb} MB 上限，请分批提交或改用文件导入",
+        "The request body exceeds the {limit_mb} MB limit; send it in parts or import a file",
+    ),
+    "json_too_deep": (
+        "JSON 嵌套层数超过 {max} 层上限",
+        "The JSON nesting exceeds the limit of {max} levels",
+    ),
+    "json_too_complex": (
+        "JSON 内容过于复杂：数组和对象合计最多 {max} 个，批量数据请改用文件导入",
+        "The JSON holds too many arrays and objects (at most {max}); import bulk data as a file",
+    ),
+    "geometry_too_complex": (
+        "图形顶点过多：最多 {max} 个，请简化后再提交",
+        "The geometry has too many vertices (at most {max}); simplify it first",
+    ),
     "attachment_too_large": (
         "文件超过大小限制（{limit_mb} MB）",
         "The file exceeds the size limit ({limit_mb} MB)",

@@ -64,6 +64,8 @@ def read_access_token(token: str, now: datetime) -> uuid.UUID:
             or claims["typ"] != "access"
             or int(claims["exp"]) <= now.timestamp()
             or int(claims["iat"]) > now.timestamp() + _IAT_LEEWAY_SECONDS
+            # Not valid before: no token of ours sets it, but one that does is held to it.
+            or int(claims.get("nbf", 0)) > now.timestamp() + _IAT_LEEWAY_SECONDS
         ):
             raise Unauthenticated("token_invalid")
         return uuid.UUID(claims["sub"])

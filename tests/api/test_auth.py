@@ -311,6 +311,14 @@ TAMPERED: dict[str, Callable[[Any, MovableClock, str], str]] = {
         get_settings().secret_key,
         algorithm="HS256",
     ),
+    "not_yet_valid": lambda user, clock, good: jwt.encode(
+        _claims(user.id, clock, nbf=int(clock.now().timestamp()) + 3600),
+        get_settings().secret_key,
+        algorithm="HS256",
+    ),
+    "signed_with_another_algorithm": lambda user, clock, good: jwt.encode(
+        _claims(user.id, clock), get_settings().secret_key, algorithm="HS512"
+    ),
     "garbage": lambda user, clock, good: "not.a.token",
 }
 

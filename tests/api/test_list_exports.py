@@ -8,7 +8,6 @@ admin on the rolled-back world, in CSV and XLSX: a parameterised list gets its c
 from the jurisdiction route table. Masking of exports is swept in test_masking_scan.py."""
 
 import io
-import typing
 import zipfile
 from datetime import timedelta
 
@@ -16,16 +15,13 @@ import pytest
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from httpx import AsyncClient
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Requires
-from api.routers import ROUTERS
-from api.schemas.common import PageOut
 from domain.permissions import Perm
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth, make_user
-from tests.routes import Call, collect, prepare
+from tests.routes import Call, api_routes, collect, list_paths, prepare
 
 TABLE = collect()
 PAGING = {"limit", "cursor"}
@@ -52,28 +48,8 @@ NOT_EXPORTED = {
 }
 
 
-def _is_page(model: object) -> bool:
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return issubclass(model, PageOut) or "next_cursor" in model.model_fields
-    return any(_is_page(argument) for argument in typing.get_args(model))
-
-
-def _routes() -> dict[tuple[str, str], APIRoute]:
-    return {
-        (method, route.path): route
-        for router in ROUTERS
-        for route in router.routes
-        if isinstance(route, APIRoute)
-        for method in route.methods or ()
-    }
-
-
-ROUTES = _routes()
-LISTS = sorted(
-    path
-    for (method, path), route in ROUTES.items()
-    if method == "GET" and _is_page(route.response_model) and path not in NOT_EXPORTED
-)
+ROUTES = api_routes()
+LISTS = [path for path in list_paths() if path not in NOT_EXPORTED]
 EXPORTED = [path for path in LISTS if path not in EXPORTED_ELSEWHERE]
 
 

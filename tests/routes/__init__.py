@@ -14,12 +14,17 @@ Each module in this package defines:
 import importlib
 import inspect
 import pkgutil
+import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.routers import ROUTERS
+from api.schemas.common import PageOut
 from services.clock import Clock
 from tests.factories import World
 
@@ -64,3 +69,29 @@ def collect() -> RouteTable:
         table.lists.extend(getattr(module, "LISTS", []))
         table.public.update(getattr(module, "PUBLIC", set()))
     return table
+
+
+def api_routes() -> dict[tuple[str, str], APIRoute]:
+    """(method, path template) → route, for every route the app mounts."""
+    return {
+        (method, route.path): route
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+
+
+def _is_page(model: object) -> bool:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return issubclass(model, PageOut) or "next_cursor" in model.model_fields
+    return any(_is_page(argument) for argument in typing.get_args(model))
+
+
+def list_paths() -> list[str]:
+    """Every list of the API: a GET answering a keyset page."""
+    return sorted(
+        path
+        for (method, path), route in api_routes().items()
+        if method == "GET" and _is_page(route.response_model)
+    )

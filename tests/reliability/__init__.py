@@ -1,0 +1,1 @@
+"""The reliability and security suite: jurisdiction matrix, hostile input, authentication."""
