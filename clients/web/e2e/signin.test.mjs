@@ -30,10 +30,10 @@ test('a wrong password shows the generic error and stays on the sign-in page', a
 
 test('each demo role sees only the menus its permissions allow', async () => {
   const expected = {
-    grid_worker: ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据', '站内通知', '个人信息'],
+    grid_worker: ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据', '以房找人', '数据导入', '站内通知', '个人信息'],
     department_handler: ['事件工作台', '指挥中心', '研判分析', '站内通知', '个人信息'],
-    auditor: ['研判分析', '实有人口', '基础数据', '个人信息'],
-    admin: ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据', '通知公告', '站内通知', '个人信息'],
+    auditor: ['研判分析', '实有人口', '基础数据', '以房找人', '考核评价', '个人信息'],
+    admin: ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据', '以房找人', '考核评价', '数据导入', '通知公告', '站内通知', '个人信息'],
   };
   for (const [username, items] of Object.entries(expected)) {
     const page = await signIn(browser, username);

@@ -16,7 +16,9 @@ function basemapUrl(): string | null {
 export interface Overlay {
   id: string;
   data: GeoJSON.FeatureCollection;
-  kind: 'fill' | 'circle';
+  // 'fill' outlines polygons; 'shaded' fills them with each feature's `color` property
+  // (a choropleth, e.g. units by assessment score), `color` where a feature has none.
+  kind: 'fill' | 'shaded' | 'circle';
   color: string;
 }
 
@@ -99,7 +101,14 @@ export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 
       }
       instance.addSource(overlay.id, { type: 'geojson', data: overlay.data });
       instance.addLayer(
-        overlay.kind === 'fill'
+        overlay.kind === 'shaded'
+          ? {
+              id: overlay.id,
+              type: 'fill',
+              source: overlay.id,
+              paint: { 'fill-color': ['coalesce', ['get', 'color'], overlay.color], 'fill-opacity': 0.6, 'fill-outline-color': '#ffffff' },
+            }
+          : overlay.kind === 'fill'
           ? { id: overlay.id, type: 'line', source: overlay.id, paint: { 'line-color': overlay.color, 'line-width': 1 } }
           : {
               id: overlay.id,
