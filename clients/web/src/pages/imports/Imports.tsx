@@ -11,7 +11,8 @@ import { Wizard } from './Wizard';
 export function Imports() {
   const { t } = useI18n();
   const { can } = useAuth();
-  const [tab, setTab] = useState(can('data:import') ? 'wizard' : 'pool');
+  // /me may still be loading on the first render: the default tab follows it once known.
+  const [tab, setTab] = useState<string | undefined>();
   const [importId, setImportId] = useState<string | undefined>();
   const tabs = [
     ...(can('data:import')
@@ -21,7 +22,7 @@ export function Imports() {
   ];
   return (
     <Card title={t('menu.imports')}>
-      <Tabs activeKey={tab} onChange={setTab} items={tabs} />
+      <Tabs activeKey={tab ?? tabs[0]?.key} onChange={setTab} items={tabs} />
     </Card>
   );
 }

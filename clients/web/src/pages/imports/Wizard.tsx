@@ -133,9 +133,9 @@ function ImportProgress({ id, onPool }: { id: string; onPool: (importId: string)
             </Space>
             <Progress percent={Math.round(record.percent)} status={record.state === 'failed' ? 'exception' : LIVE.includes(record.state) ? 'active' : undefined} />
             <Row gutter={16} style={{ margin: '12px 0' }}>
-              <Col span={8}><Statistic title={t('imp.read')} value={record.rows_read} /></Col>
-              <Col span={8}><Statistic title={t('imp.accepted')} value={record.rows_accepted} /></Col>
-              <Col span={8}><Statistic title={t('imp.rejected')} value={record.rows_rejected} /></Col>
+              <Col span={8} data-testid="import-read"><Statistic title={t('imp.read')} value={record.rows_read} /></Col>
+              <Col span={8} data-testid="import-accepted"><Statistic title={t('imp.accepted')} value={record.rows_accepted} /></Col>
+              <Col span={8} data-testid="import-rejected"><Statistic title={t('imp.rejected')} value={record.rows_rejected} /></Col>
             </Row>
             <Space style={{ marginBottom: 12 }}>
               {LIVE.includes(record.state) && <Button danger onClick={() => cancel.mutate()} loading={cancel.isPending}>{t('imp.cancel')}</Button>}

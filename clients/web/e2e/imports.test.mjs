@@ -1,0 +1,94 @@
+// The import wizard and the pool (R-IMP-1, R-IMP-2): download a registry's template, upload
+// it filled in to the district, watch the progress, see the rejected rows, then claim the
+// rows into a grid — the incomplete one fixed, then claimed.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+
+import { BASE, launch, shot, signIn, token } from './browser.mjs';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => browser?.close());
+
+const WEIGHTS = Array.from({ length: 17 }, (_, i) => 2 ** (17 - i) % 11);
+/** A valid resident ID (GB 11643-1999) with the given sequence number. */
+function residentId(sequence) {
+  const first17 = `65310119880309${String(sequence).padStart(3, '0')}`;
+  const total = [...first17].reduce((sum, digit, i) => sum + Number(digit) * WEIGHTS[i], 0);
+  return first17 + '10X98765432'[total % 11];
+}
+
+async function pick(page, label, text) {
+  await page.getByLabel(label).click();
+  await page.locator('.ant-select-dropdown:visible').getByTitle(text, { exact: true }).first().click();
+}
+
+test('an import runs to done and its rows are claimed into a grid, the incomplete one after a fix', async () => {
+  const auth = { Authorization: `Bearer ${await token('district_operator')}` };
+  const grid = (await (await fetch(`${BASE}/api/v1/grids?limit=1`, { headers: auth })).json()).items[0];
+  const page = await signIn(browser, 'district_operator');
+  await page.goto(`${BASE}/imports`);
+  await pick(page, '数据类别', '户籍人口');
+
+  const [saved] = await Promise.all([page.waitForEvent('download'), page.getByTestId('template-csv').click()]);
+  const headers = (await readFile(await saved.path(), 'utf8')).replace(/^\ufeff/, '').split(/\r?\n/)[0].split(',');
+  assert.ok(headers.includes('证件号码') && headers.includes('网格编码'), headers.join());
+  const row = (values) => headers.map((h) => values[h] ?? '').join(',');
+  const good = residentId(501);
+  const csv = [
+    headers.join(','),
+    row({ 网格编码: grid.code, 姓名: '导入甲', 证件号码: good, 无房原因: '借住' }),
+    // No reason for having no house: accepted into the pool, incomplete when claimed.
+    row({ 网格编码: grid.code, 姓名: '导入乙', 证件号码: residentId(502) }),
+    // A wrong check digit: rejected at import.
+    row({ 网格编码: grid.code, 姓名: '坏号', 证件号码: good.slice(0, -1) + (good.endsWith('0') ? '1' : '0') }),
+  ].join('\n');
+
+  const districts = page.getByLabel('导入区县');
+  await districts.click();
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').first().click();
+  await page.locator('input[type=file]').setInputFiles({ name: '人口.csv', mimeType: 'text/csv', buffer: Buffer.from(`\ufeff${csv}\n`) });
+  await page.getByTestId('upload').click();
+
+  const progress = page.getByTestId('import-progress');
+  await progress.getByTestId('import-state').getByText('done').waitFor({ timeout: 60_000 });
+  const count = async (name) => (await progress.getByTestId(`import-${name}`).locator('.ant-statistic-content').innerText()).trim();
+  assert.deepEqual([await count('read'), await count('accepted'), await count('rejected')], ['3', '2', '1']);
+  const rejections = page.getByTestId('rejections');
+  await rejections.locator('tbody tr').first().waitFor();
+  assert.match(await rejections.locator('tbody').innerText(), /证件号码/);
+  await shot(page, 'imports');
+
+  await page.getByTestId('to-pool').click();
+  const pool = page.getByTestId('pool');
+  await pool.getByText('导入乙').waitFor();
+  assert.equal(await pool.locator('tbody tr').count(), 2);
+  await pool.locator('thead .ant-checkbox-input').check();
+  await page.getByTestId('claim-grid').locator('.ant-select').click();
+  await page.locator('.ant-select-dropdown:visible').getByText(`${grid.name}（${grid.code}）`).click();
+  await page.getByTestId('claim').click();
+
+  const succeeded = page.getByTestId('claim-succeeded');
+  const failed = page.getByTestId('claim-failed');
+  await succeeded.getByText('导入甲').waitFor();
+  await failed.getByText('信息不完整').waitFor();
+  assert.match(await failed.innerText(), /导入乙/);
+  await shot(page, 'import-claim');
+
+  await failed.getByRole('button', { name: /修\s*正/ }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('无房原因').fill('集体宿舍');
+  await dialog.getByRole('button', { name: /提\s*交/ }).click();
+  await succeeded.getByText('导入乙').waitFor();
+  assert.equal(await failed.locator('.ant-list-item').count(), 0);
+
+  // Both are people of the grid now, the fixed field as corrected.
+  const people = await (await fetch(`${BASE}/api/v1/people?q=${encodeURIComponent('导入乙')}&kind=registered`, { headers: auth })).json();
+  assert.equal(people.items.length, 1);
+  assert.equal(people.items[0].grid_id, grid.id);
+  assert.equal(people.items[0].no_house_reason, '集体宿舍');
+  await page.context().close();
+});
