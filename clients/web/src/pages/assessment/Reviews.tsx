@@ -1,9 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Descriptions, Drawer, Form, Input, InputNumber, Modal, Select, Space, Table, Tag } from 'antd';
+import { Alert, Button, Descriptions, Drawer, Form, Input, InputNumber, Select, Space, Table, Tag } from 'antd';
 import { useState } from 'react';
 
 import { api, idempotent, ok } from '../../api/client';
 import type { components } from '../../api/schema';
+import { FormModal } from '../../components/FormModal';
 import { PagedTable, ifMatch, usePaged } from '../../components/Paged';
 import { TargetPicker } from '../../components/Pickers';
 import { QueryState } from '../../components/QueryState';
@@ -23,31 +24,24 @@ function target(value: string | undefined): { unit_id?: string; department_id?: 
 
 function OpenReview({ onClose }: { onClose: (id?: string) => void }) {
   const { t } = useI18n();
-  const [form] = Form.useForm();
-  const [banner, setBanner] = useState<string | null>(null);
   const queryClient = useQueryClient();
-  const open = useMutation({
-    mutationFn: async (values: { period: string; target?: string }) =>
-      ok(await api.POST('/api/v1/assessment/reviews', {
-        body: { period: values.period, ...target(values.target) },
-        headers: idempotent(),
-      })),
-    onSuccess: (created) => {
-      void queryClient.invalidateQueries({ queryKey: ['reviews'] });
-      onClose(created.id);
-    },
-    onError: (error) => setBanner(showServerErrors(form, error)),
-  });
   return (
-    <Modal open title={t('asm.open')} onOk={() => form.submit()} onCancel={() => onClose()} confirmLoading={open.isPending}
-      okText={t('common.submit')} cancelText={t('common.cancel')}>
-      {banner && <Alert type="error" showIcon message={banner} role="alert" style={{ marginBottom: 12 }} />}
-      <Form form={form} layout="vertical" initialValues={{ period: currentPeriod(false) }}
-        onFinish={(values) => { setBanner(null); open.mutate(values as { period: string; target?: string }); }}>
-        <Form.Item name="period" label={t('asm.period')} rules={[{ required: true }]}><Input /></Form.Item>
-        <Form.Item name="target" label={t('asm.unit')}><TargetPicker /></Form.Item>
-      </Form>
-    </Modal>
+    <FormModal<{ period: string; target?: string }, Review>
+      title={t('asm.open')}
+      initialValues={{ period: currentPeriod(false) }}
+      submit={async (values) =>
+        ok(await api.POST('/api/v1/assessment/reviews', {
+          body: { period: values.period, ...target(values.target) },
+          headers: idempotent(),
+        }))}
+      onDone={(created) => {
+        if (created) void queryClient.invalidateQueries({ queryKey: ['reviews'] });
+        onClose(created?.id);
+      }}
+    >
+      <Form.Item name="period" label={t('asm.period')} rules={[{ required: true }]}><Input /></Form.Item>
+      <Form.Item name="target" label={t('asm.unit')}><TargetPicker /></Form.Item>
+    </FormModal>
   );
 }
 

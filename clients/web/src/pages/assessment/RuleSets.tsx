@@ -1,10 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Drawer, Form, Input, InputNumber, Modal, Popconfirm, Select, Space, Tag } from 'antd';
+import { Alert, Button, Drawer, Form, Input, InputNumber, Popconfirm, Select, Space, Tag } from 'antd';
 import { useState } from 'react';
 
 import { api, idempotent, ok } from '../../api/client';
 import type { components } from '../../api/schema';
 import { Allowed, useAuth } from '../../auth/auth';
+import { FormModal } from '../../components/FormModal';
 import { PagedTable, ifMatch, usePaged } from '../../components/Paged';
 import { QueryState } from '../../components/QueryState';
 import { showServerErrors } from '../../components/forms';
@@ -24,63 +25,43 @@ function useRefresh() {
 function CreateRuleSet({ onClose }: { onClose: (id?: string) => void }) {
   const { t, lang } = useI18n();
   const { me } = useAuth();
-  const [form] = Form.useForm();
-  const [banner, setBanner] = useState<string | null>(null);
   const refresh = useRefresh();
-  const create = useMutation({
-    mutationFn: async (values: { year: number; kind: Kind; name: string }) =>
-      ok(await api.POST('/api/v1/assessment/rule-sets', {
-        body: { ...values, owner_unit_id: me?.unit?.id ?? '' },
-        headers: idempotent(),
-      })),
-    onSuccess: (created) => {
-      refresh();
-      onClose(created.id);
-    },
-    onError: (error) => setBanner(showServerErrors(form, error)),
-  });
   return (
-    <Modal open title={t('asm.create')} onOk={() => form.submit()} onCancel={() => onClose()} confirmLoading={create.isPending}
-      okText={t('common.submit')} cancelText={t('common.cancel')}>
-      {banner && <Alert type="error" showIcon message={banner} role="alert" style={{ marginBottom: 12 }} />}
-      <Form form={form} layout="vertical" initialValues={{ year: new Date().getFullYear() + 1 }}
-        onFinish={(values) => { setBanner(null); create.mutate(values as { year: number; kind: Kind; name: string }); }}>
-        <Form.Item name="year" label={t('asm.year')} rules={[{ required: true }]}><InputNumber /></Form.Item>
-        <Form.Item name="kind" label={t('asm.kind')} rules={[{ required: true }]}><Select options={kindOptions(lang)} /></Form.Item>
-        <Form.Item name="name" label={t('asm.name')} rules={[{ required: true }]}><Input /></Form.Item>
-      </Form>
-    </Modal>
+    <FormModal<{ year: number; kind: Kind; name: string }, RuleSet>
+      title={t('asm.create')}
+      initialValues={{ year: new Date().getFullYear() + 1 }}
+      submit={async (values) =>
+        ok(await api.POST('/api/v1/assessment/rule-sets', {
+          body: { ...values, owner_unit_id: me?.unit?.id ?? '' },
+          headers: idempotent(),
+        }))}
+      onDone={(created) => { if (created) refresh(); onClose(created?.id); }}
+    >
+      <Form.Item name="year" label={t('asm.year')} rules={[{ required: true }]}><InputNumber /></Form.Item>
+      <Form.Item name="kind" label={t('asm.kind')} rules={[{ required: true }]}><Select options={kindOptions(lang)} /></Form.Item>
+      <Form.Item name="name" label={t('asm.name')} rules={[{ required: true }]}><Input /></Form.Item>
+    </FormModal>
   );
 }
 
 /** Copy from last year (R-ASM-1): a new year's draft with the set's items. */
 function CopyRuleSet({ ruleSet, onClose }: { ruleSet: RuleSet; onClose: (id?: string) => void }) {
   const { t } = useI18n();
-  const [form] = Form.useForm();
-  const [banner, setBanner] = useState<string | null>(null);
   const refresh = useRefresh();
-  const copy = useMutation({
-    mutationFn: async ({ year }: { year: number }) =>
-      ok(await api.POST('/api/v1/assessment/rule-sets/{rule_set_id}/copy', {
-        params: { path: { rule_set_id: ruleSet.id } },
-        body: { year },
-        headers: idempotent(),
-      })),
-    onSuccess: (created) => {
-      refresh();
-      onClose(created.id);
-    },
-    onError: (error) => setBanner(showServerErrors(form, error)),
-  });
   return (
-    <Modal open title={t('asm.copy')} onOk={() => form.submit()} onCancel={() => onClose()} confirmLoading={copy.isPending}
-      okText={t('common.submit')} cancelText={t('common.cancel')}>
-      {banner && <Alert type="error" showIcon message={banner} role="alert" style={{ marginBottom: 12 }} />}
-      <Form form={form} layout="vertical" initialValues={{ year: ruleSet.year + 1 }}
-        onFinish={(values) => { setBanner(null); copy.mutate(values as { year: number }); }}>
-        <Form.Item name="year" label={t('asm.year')} rules={[{ required: true }]}><InputNumber /></Form.Item>
-      </Form>
-    </Modal>
+    <FormModal<{ year: number }, RuleSet>
+      title={t('asm.copy')}
+      initialValues={{ year: ruleSet.year + 1 }}
+      submit={async ({ year }) =>
+        ok(await api.POST('/api/v1/assessment/rule-sets/{rule_set_id}/copy', {
+          params: { path: { rule_set_id: ruleSet.id } },
+          body: { year },
+          headers: idempotent(),
+        }))}
+      onDone={(created) => { if (created) refresh(); onClose(created?.id); }}
+    >
+      <Form.Item name="year" label={t('asm.year')} rules={[{ required: true }]}><InputNumber /></Form.Item>
+    </FormModal>
   );
 }
 
