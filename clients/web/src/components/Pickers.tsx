@@ -19,7 +19,7 @@ function useUnits(q: string) {
 }
 
 /** A unit or a department, as "unit:<id>" or "department:<id>" (see vocab.actionBody). */
-export function TargetPicker({ value, onChange, id }: PickerProps<string>) {
+export function TargetPicker({ value, onChange, id, placeholder }: PickerProps<string> & { placeholder?: string }) {
   const [q, setQ] = useState('');
   const units = useUnits(q);
   const departments = useQuery({
@@ -43,6 +43,8 @@ export function TargetPicker({ value, onChange, id }: PickerProps<string>) {
       onSearch={setQ}
       options={options}
       loading={units.isPending}
+      placeholder={placeholder}
+      style={{ width: '100%' }}
     />
   );
 }

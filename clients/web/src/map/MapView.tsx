@@ -4,6 +4,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import { useEffect, useRef, useState } from 'react';
 
 import { load } from '../api/session';
+import { bounds } from './bounds';
 import { useI18n } from '../i18n/I18n';
 
 // No map service on the internet is reachable: the base is the platform's own layers, with
@@ -29,6 +30,8 @@ export interface MapViewProps {
   center?: [number, number];
   zoom?: number;
   height?: number | string;
+  // The overlay whose features the view fits once they arrive (e.g. the assessed units).
+  fitTo?: string;
 }
 
 function style(tileLayers: MapViewProps['tileLayers']): maplibregl.StyleSpecification {
@@ -63,7 +66,7 @@ function style(tileLayers: MapViewProps['tileLayers']): maplibregl.StyleSpecific
   return { version: 8, sources, layers };
 }
 
-export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 11, height = 420 }: MapViewProps) {
+export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 11, height = 420, fitTo }: MapViewProps) {
   const { t } = useI18n();
   const ref = useRef<HTMLDivElement>(null);
   const map = useRef<maplibregl.Map | null>(null);
@@ -118,7 +121,10 @@ export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 
             },
       );
     }
-  }, [overlays, ready]);
+    const fitted = overlays.find((overlay) => overlay.id === fitTo);
+    const box = fitted && bounds(fitted.data);
+    if (box) instance.fitBounds(box, { padding: 16, animate: false });
+  }, [overlays, ready, fitTo]);
   if (failed) return <Alert type="warning" message={t('map.unavailable')} />;
   return <div ref={ref} style={{ height, width: '100%', borderRadius: 6 }} data-testid="map" />;
 }

@@ -55,7 +55,7 @@ export function Ledger() {
     <>
       <Space style={{ marginBottom: 16 }} wrap>
         <Input.Search placeholder={`${t('asm.period')} 2026-05`} allowClear onSearch={setPeriod} style={{ width: 180 }} />
-        <div style={{ width: 260 }}><TargetPicker value={target} onChange={setTarget} /></div>
+        <div style={{ width: 260 }}><TargetPicker value={target} onChange={setTarget} placeholder={t('asm.unit')} /></div>
         <Input.Search placeholder={t('common.search')} allowClear onSearch={setQ} style={{ width: 220 }} />
         {paged.total !== undefined && <Typography.Text type="secondary">{paged.total}</Typography.Text>}
         {target && <Button type="link" onClick={() => setTarget(undefined)}>{t('common.all')}</Button>}

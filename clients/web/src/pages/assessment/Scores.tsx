@@ -62,7 +62,7 @@ export function Scores() {
           <h4>{t('asm.rankings')}</h4>
           <Chart option={ranking} height={280} testId="chart-ranking" />
           <h4>{t('asm.map')}</h4>
-          <MapView tileLayers={[]} overlays={overlays} height={360} />
+          <MapView tileLayers={[]} overlays={overlays} height={360} fitTo="scores" />
         </Col>
       </Row>
     </>

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { components } from '../../api/schema';
+import { bounds } from '../../map/bounds';
 import { causeOf } from './Ledger';
 import { scoreOverlay, type Score } from './scoreMap';
 import type { Unit } from './units';
@@ -42,6 +43,8 @@ describe('the map colours units by their band (R-ASM-2)', () => {
       ['a', '#52c41a'],
       ['b', '#ff4d4f'],
     ]);
+    expect(bounds(overlay.data)).toEqual([0, 0, 1, 1]);
+    expect(bounds({ type: 'FeatureCollection', features: [] })).toBeNull();
   });
 });
 
