@@ -175,6 +175,7 @@ export const MESSAGES = {
   'asm.causeAppeal': ['申诉', 'Appeal'],
   'asm.causeReview': ['人工考核', 'Review'],
   'asm.causeReversal': ['冲正', 'Reversal'],
+  'asm.causeFinding': ['检查发现', 'Finding'],
   'asm.at': ['记入时间', 'Recorded at'],
   'asm.score': ['得分', 'Score'],
   'asm.deductions': ['扣分', 'Deductions'],

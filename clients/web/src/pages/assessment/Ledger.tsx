@@ -10,7 +10,8 @@ import { useI18n } from '../../i18n/I18n';
 import type { MessageKey } from '../../i18n/messages';
 import { useNames } from './units';
 
-type Line = components['schemas']['LedgerLineOut'];
+// `finding_id` (a spot-check finding) comes with the findings API; optional until then.
+type Line = components['schemas']['LedgerLineOut'] & { finding_id?: string | null };
 
 /** What caused a line, most specific first: a supervision card or an appeal belongs to an event. */
 export function causeOf(line: Line): { label: MessageKey; to: string | null } | null {
@@ -19,6 +20,7 @@ export function causeOf(line: Line): { label: MessageKey; to: string | null } | 
     const label: MessageKey = line.supervision_id ? 'asm.causeCard' : line.appeal_id ? 'asm.causeAppeal' : 'asm.causeEvent';
     return { label, to: `/events/${line.event_id}` };
   }
+  if (line.finding_id) return { label: 'asm.causeFinding', to: null };
   if (line.reverses_id) return { label: 'asm.causeReversal', to: null };
   return null;
 }

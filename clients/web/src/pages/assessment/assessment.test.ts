@@ -25,6 +25,7 @@ describe('every ledger line links to its cause (R-ASM-3)', () => {
   it('opens a manual review in the reviews tab and names a reversal without a link', () => {
     expect(causeOf(line({ review_id: 'r1' }))?.to).toBe('/assessment?tab=reviews&review=r1');
     expect(causeOf(line({ reverses_id: 'l0' }))).toEqual({ label: 'asm.causeReversal', to: null });
+    expect(causeOf({ ...line({}), finding_id: 'f1' })).toEqual({ label: 'asm.causeFinding', to: null });
     expect(causeOf(line({}))).toBeNull();
   });
 });
