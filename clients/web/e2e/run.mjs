@@ -1,6 +1,7 @@
 // Browser tests against a live server: a fresh database with a small demo city, `gridctl
-// serve` on a spare port, then node's test runner over e2e/*.test.mjs driving Debian's
-// Chromium through playwright-core. Screenshots land in test-results/.
+// serve` on a spare port with a `gridctl worker` beside it (imports run in the background),
+// then node's test runner over e2e/*.test.mjs driving Debian's Chromium through
+// playwright-core. Screenshots land in test-results/.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,7 @@ run(gridctl, ['migrate']);
 run(gridctl, ['seed', 'demo', '--people', '200', '--events', '30']);
 
 const server = spawn(gridctl, ['serve', '--host', '127.0.0.1', '--port', port], { cwd: repo, env, stdio: 'inherit' });
+const worker = spawn(gridctl, ['worker'], { cwd: repo, env, stdio: 'inherit' });
 let status = 1;
 try {
   const deadline = Date.now() + 60_000;
@@ -50,5 +52,6 @@ try {
   status = tests.status ?? 1;
 } finally {
   server.kill('SIGTERM');
+  worker.kill('SIGTERM');
 }
 process.exit(status);

@@ -29,18 +29,18 @@ test('a wrong password shows the generic error and stays on the sign-in page', a
 });
 
 test('each demo role sees only the menus its permissions allow', async () => {
-  const base = ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据'];
+  const base = ['事件工作台', '指挥中心', '研判分析', '实有人口', '基础数据', '以房找人'];
   const geo = ['组织网格', '地图查询'];
-  const office = [...base, '通知公告', ...geo, '站内通知', '个人信息'];
+  const office = [...base, '考核评价', '数据导入', '通知公告', ...geo, '站内通知', '个人信息'];
   const expected = {
-    grid_worker: [...base, ...geo, '站内通知', '个人信息'],
-    grid_leader: [...base, ...geo, '站内通知', '个人信息'],
+    grid_worker: [...base, '数据导入', ...geo, '站内通知', '个人信息'],
+    grid_leader: [...base, '数据导入', ...geo, '站内通知', '个人信息'],
     community_staff: [...office, '用户管理'],
     street_operator: [...office, '用户管理', '分流规则'],
     district_operator: [...office, '用户管理', '分流规则'],
     department_handler: ['事件工作台', '指挥中心', '研判分析', '组织网格', '站内通知', '个人信息'],
-    leader: [...base, ...geo, '站内通知', '个人信息', '用户管理'],
-    auditor: ['研判分析', '实有人口', '基础数据', ...geo, '个人信息', '用户管理', '角色权限', '审计日志'],
+    leader: [...base, '考核评价', ...geo, '站内通知', '个人信息', '用户管理'],
+    auditor: ['研判分析', '实有人口', '基础数据', '以房找人', '考核评价', ...geo, '个人信息', '用户管理', '角色权限', '审计日志'],
     admin: [
       ...office,
       ...['用户管理', '角色权限', '职能部门', '数据字典', '工作日历', '分流规则', '接口密钥', '审计日志'],

@@ -21,6 +21,9 @@ import { Notifications } from './pages/Notifications';
 import { People } from './pages/People';
 import { Profile } from './pages/Profile';
 import { Registries } from './pages/Registries';
+import { Assessment } from './pages/assessment/Assessment';
+import { Buildings } from './pages/buildings/Buildings';
+import { Imports } from './pages/imports/Imports';
 import { Workbench } from './pages/Workbench';
 import { ApiKeys } from './pages/admin/ApiKeys';
 import { Audit } from './pages/admin/Audit';
@@ -90,6 +93,9 @@ export function App() {
                   <Route path="/analysis" element={<Analysis />} />
                   <Route path="/people" element={<People />} />
                   <Route path="/registries" element={<Registries />} />
+                  <Route path="/buildings" element={<Buildings />} />
+                  <Route path="/assessment" element={<Assessment />} />
+                  <Route path="/imports" element={<Imports />} />
                   <Route path="/notices" element={<Notices />} />
                   <Route path="/grids" element={<GridEditor />} />
                   <Route path="/map" element={<MapQuery />} />

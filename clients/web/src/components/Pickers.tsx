@@ -27,7 +27,7 @@ function useDepartments() {
 }
 
 /** A unit or a department, as "unit:<id>" or "department:<id>" (see vocab.actionBody). */
-export function TargetPicker({ value, onChange, id }: PickerProps<string>) {
+export function TargetPicker({ value, onChange, id, placeholder }: PickerProps<string> & { placeholder?: string }) {
   const [q, setQ] = useState('');
   const units = useUnits(q);
   const departments = useDepartments();
@@ -48,6 +48,8 @@ export function TargetPicker({ value, onChange, id }: PickerProps<string>) {
       onSearch={setQ}
       options={options}
       loading={units.isPending}
+      placeholder={placeholder}
+      style={{ width: '100%' }}
     />
   );
 }

@@ -12,8 +12,17 @@ describe('menus follow the permissions from /me (R-ORG-3)', () => {
       '/notifications',
       '/profile',
     ]);
-    const auditor = { is_superuser: false, permissions: ['self:read', 'population:read', 'house:read'] };
-    expect(visibleMenu(auditor).map((e) => e.path)).toEqual(['/analysis', '/people', '/registries', '/profile']);
+    const auditor = { is_superuser: false, permissions: ['self:read', 'population:read', 'house:read', 'assessment:read'] };
+    expect(visibleMenu(auditor).map((e) => e.path)).toEqual([
+      '/analysis',
+      '/people',
+      '/registries',
+      '/buildings',
+      '/assessment',
+      '/profile',
+    ]);
+    const worker = { is_superuser: false, permissions: ['self:read', 'house:read', 'data:claim'] };
+    expect(visibleMenu(worker).map((e) => e.path)).toEqual(['/analysis', '/registries', '/buildings', '/imports', '/profile']);
   });
 
   it('offers administration pages by the permission that manages them', () => {

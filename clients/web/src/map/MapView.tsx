@@ -4,6 +4,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import { useEffect, useRef, useState } from 'react';
 
 import { load } from '../api/session';
+import { bounds } from './bounds';
 import { useI18n } from '../i18n/I18n';
 
 // No map service on the internet is reachable: the base is the platform's own layers, with
@@ -16,8 +17,10 @@ function basemapUrl(): string | null {
 export interface Overlay {
   id: string;
   data: GeoJSON.FeatureCollection;
-  // 'fill' outlines polygons; 'area' also fills them (translucent), for shapes to pick out.
-  kind: 'fill' | 'area' | 'circle';
+  // 'fill' outlines polygons; 'area' also fills them (translucent), for shapes to pick out;
+  // 'shaded' fills them with each feature's `color` property (a choropleth, e.g. units by
+  // assessment score), `color` where a feature has none.
+  kind: 'fill' | 'area' | 'shaded' | 'circle';
   color: string;
 }
 
@@ -30,6 +33,8 @@ export interface MapViewProps {
   height?: number | string;
   // The map once loaded, for pages that draw on it, fly or listen to clicks.
   onMap?: (map: maplibregl.Map) => void;
+  // The overlay whose features the view fits once they arrive (e.g. the assessed units).
+  fitTo?: string;
 }
 
 function style(tileLayers: MapViewProps['tileLayers']): maplibregl.StyleSpecification {
@@ -75,6 +80,15 @@ function overlayLayers(overlay: Overlay): maplibregl.LayerSpecification[] {
         paint: { 'circle-color': color, 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 },
       },
     ];
+  if (overlay.kind === 'shaded')
+    return [
+      {
+        id,
+        type: 'fill',
+        source: id,
+        paint: { 'fill-color': ['coalesce', ['get', 'color'], color], 'fill-opacity': 0.6, 'fill-outline-color': '#ffffff' },
+      },
+    ];
   const outline: maplibregl.LayerSpecification = { id, type: 'line', source: id, paint: { 'line-color': color, 'line-width': 1 } };
   if (overlay.kind === 'fill') return [outline];
   return [
@@ -83,7 +97,7 @@ function overlayLayers(overlay: Overlay): maplibregl.LayerSpecification[] {
   ];
 }
 
-export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 11, height = 420, onMap }: MapViewProps) {
+export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 11, height = 420, onMap, fitTo }: MapViewProps) {
   const { t } = useI18n();
   const ref = useRef<HTMLDivElement>(null);
   const map = useRef<maplibregl.Map | null>(null);
@@ -125,7 +139,10 @@ export function MapView({ tileLayers, overlays, center = [75.99, 39.47], zoom = 
       instance.addSource(overlay.id, { type: 'geojson', data: overlay.data });
       for (const layer of overlayLayers(overlay)) instance.addLayer(layer);
     }
-  }, [overlays, ready]);
+    const fitted = overlays.find((overlay) => overlay.id === fitTo);
+    const box = fitted && bounds(fitted.data);
+    if (box) instance.fitBounds(box, { padding: 16, animate: false });
+  }, [overlays, ready, fitTo]);
   if (failed) return <Alert type="warning" message={t('map.unavailable')} />;
   // The overlays' feature counts, so tests can read what the map was given to draw.
   const drawn = overlays.map((overlay) => `${overlay.id}:${overlay.data.features.length}`).join(' ');

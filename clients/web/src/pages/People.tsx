@@ -1,5 +1,5 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Card, Descriptions, Drawer, Form, Input, Modal, Select, Space, Table, Tabs, Tag } from 'antd';
+import { Alert, Button, Card, Drawer, Form, Input, Modal, Select, Space, Table, Tabs, Tag } from 'antd';
 import { useState } from 'react';
 
 import { api, idempotent, ok } from '../api/client';
@@ -7,6 +7,7 @@ import type { components } from '../api/schema';
 import { Allowed } from '../auth/auth';
 import { GridPicker } from '../components/Pickers';
 import { showServerErrors } from '../components/forms';
+import { RecordFields } from '../components/RecordFields';
 import { useI18n } from '../i18n/I18n';
 
 type Person = components['schemas']['PersonOut'];
@@ -117,15 +118,7 @@ export function People() {
       )}
       <Drawer open={!!shown} onClose={() => setShown(null)} width={520} title={shown?.name}>
         {shown && (
-          <Descriptions column={1} bordered size="small">
-            {Object.entries(shown)
-              .filter(([, value]) => value !== null && typeof value !== 'object')
-              .map(([key, value]) => (
-                <Descriptions.Item key={key} label={key}>
-                  {String(value)}
-                </Descriptions.Item>
-              ))}
-          </Descriptions>
+          <RecordFields record={shown} />
         )}
       </Drawer>
       {adding && <Register kind={kind} onClose={() => setAdding(false)} />}

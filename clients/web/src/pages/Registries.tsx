@@ -1,9 +1,10 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { Button, Card, Descriptions, Drawer, Input, Select, Space, Table, Tabs, Tag } from 'antd';
+import { Button, Card, Drawer, Input, Select, Space, Table, Tabs, Tag } from 'antd';
 import { useState } from 'react';
 
 import { ApiError, authFetch, type Problem } from '../api/client';
 import { useAuth } from '../auth/auth';
+import { RecordFields } from '../components/RecordFields';
 import { useI18n } from '../i18n/I18n';
 import type { MessageKey } from '../i18n/messages';
 
@@ -92,15 +93,7 @@ function RegistryList({ registry }: { registry: Registry }) {
       )}
       <Drawer open={!!shown} onClose={() => setShown(null)} width={560} title={t('common.detail')}>
         {shown && (
-          <Descriptions column={1} bordered size="small">
-            {Object.entries(shown)
-              .filter(([, value]) => value !== null && typeof value !== 'object')
-              .map(([key, value]) => (
-                <Descriptions.Item key={key} label={key}>
-                  {String(value)}
-                </Descriptions.Item>
-              ))}
-          </Descriptions>
+          <RecordFields record={shown} />
         )}
       </Drawer>
     </>
