@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import Paging, StorageDep, requires
 from api.etag import expected_version, set_etag
 from api.schemas.attachments import (
+    FILE_RESPONSES,
     AttachIn,
     AttachmentOut,
     UploadCreate,
@@ -126,7 +127,7 @@ async def attach(
 @router.get(
     "/{event_id}/attachments/{attachment_id}/content",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses=FILE_RESPONSES,
 )
 async def download_attachment(
     event_id: uuid.UUID,

@@ -107,3 +107,21 @@ async def test_a_file_of_another_template_is_refused_whole_r_cmp_2(
     assert "名称" in body["missing_columns"]
     listed = await client.get(COMPARE, headers=auth(world.admin_d, clock))
     assert listed.json()["total"] == 0
+
+
+async def test_two_comparisons_in_one_transaction_r_cmp_2(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """The file's working table goes with its comparison, so a second comparison inside the
+    same transaction (here the test's) works instead of failing on a table left behind."""
+    person = await make_person(session, clock, world.g1, name="张三")
+    body = csv_file([row(name="张三", id_number=person["id_number"])])
+    for _ in range(2):
+        r = await client.post(
+            COMPARE,
+            data={"registry": REGISTRY, "unit_id": str(world.district.id), "source": "公安局"},
+            files={"file": ("户籍.csv", body, "text/csv")},
+            headers=auth(world.admin_d, clock),
+        )
+        assert r.status_code == 201, r.text
+        assert (r.json()["rows_read"], r.json()["missing_here"]) == (1, 0)
