@@ -18,7 +18,7 @@ from api.schemas.attachments import (
     UploadFileIn,
     UploadOut,
 )
-from api.schemas.common import PROBLEM_RESPONSES, PageOut
+from api.schemas.common import PROBLEM_RESPONSES, PageOut, problem_responses
 from api.schemas.duplicates import DuplicateOut
 from domain.attachments import CHUNK_MAX, MIB, SIMPLE_MAX, content_disposition
 from domain.errors import TooLarge
@@ -27,7 +27,7 @@ from services import attachments, attachments_uploads, duplicates
 from services.context import Ctx
 
 uploads_router = APIRouter(
-    prefix="/api/v1/uploads", tags=["attachments"], responses=PROBLEM_RESPONSES
+    prefix="/api/v1/uploads", tags=["attachments"], responses=problem_responses(413)
 )
 router = APIRouter(prefix="/api/v1/events", tags=["attachments"], responses=PROBLEM_RESPONSES)
 

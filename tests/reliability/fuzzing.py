@@ -176,12 +176,13 @@ def explore(
     *,
     mode: GenerationMode,
     examples: int,
-    headers: dict[str, str],
+    tokens: list[dict[str, str]],
     path_parameters: dict[str, str] | None = None,
     checks: list[CheckFunction] = RESPONSE_CHECKS,
 ) -> None:
     """Draw `examples` cases for the operation (derandomized: the same cases every run),
-    send each with the headers and check every response. Runs in a thread of its own."""
+    send each once with every set of credentials and check every response. Runs in a
+    thread of its own."""
     strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
 
     @settings(
@@ -195,8 +196,9 @@ def explore(
     )
     @given(case=strategy)
     def check(case: Any) -> None:
-        response = fuzz.send(case, headers)
-        case.validate_response(response, checks=checks, headers=headers)
+        for headers in tokens:
+            response = fuzz.send(case, headers)
+            case.validate_response(response, checks=checks, headers=headers)
 
     check()
 
