@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -122,13 +123,54 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem(request, exc.status_code, code, headers=getattr(exc, "headers", None))
 
 
+# SQLSTATE class 22, "data exception": the database refuses a value it was handed (a NUL
+# character in text, a number or date beyond its type). Whatever slipped past the schemas,
+# it is the caller's data, so a 422; the request's transaction is rolled back.
+_DATA_EXCEPTION = "22"
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    orig = exc.orig
+    code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    return str(code or "")
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    if _sqlstate(exc).startswith(_DATA_EXCEPTION):
+        return problem(request, 422, "value_unstorable")
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return problem(request, 500, "internal_error")
 
 
+def _problem_documents(document: dict[str, Any]) -> dict[str, Any]:
+    """Error responses are declared as what they are: application/problem+json carrying the
+    Problem schema (FastAPI files a response model under application/json)."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and PROBLEM_JSON in content and "application/json" in content:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    return document
+
+
 def install(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _problem_documents(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     app.add_exception_handler(e.DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -22,6 +22,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "validation_failed": ("输入数据校验未通过", "The input failed validation"),
     "rate_limited": ("请求过于频繁，请稍后再试", "Too many requests; retry later"),
     "internal_error": ("服务器内部错误", "Internal server error"),
+    "value_unstorable": (
+        "提交的数据无法保存（含空字符、超出范围的数值或日期等）",
+        "The data sent cannot be stored (a NUL character, a number or date out of range, …)",
+    ),
     # auth
     "invalid_credentials": ("用户名或密码错误", "Wrong username or password"),
     "token_invalid": ("令牌无效或已过期", "The token is invalid or expired"),

@@ -9,13 +9,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from shapely.geometry import Point
 
 from domain.coords import Crs, geometry_to_wgs84
 from domain.errors import FieldError, Invalid
 from domain.events import Category
 from domain.geo import parse_geojson
+from domain.patches import refuse_null
 
 # One upload carries at most this many track points; the app sends its queue in batches.
 MAX_TRACK_BATCH = 1000
@@ -92,6 +93,8 @@ class VisitPatch(Payload):
     content: LongText | None = None
     person_id: uuid.UUID | None = None
     house_id: uuid.UUID | None = None
+
+    _required = field_validator("visited_at", "topic", "content")(refuse_null)
 
 
 class CheckInIn(Located):

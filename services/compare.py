@@ -204,6 +204,9 @@ async def run_comparison(
     for outcome, statement in _statements(chosen).items():
         result = await ctx.session.execute(text(statement), params)
         counts[outcome] = result.rowcount  # type: ignore[attr-defined]
+    # Dropped now rather than at commit: a second comparison in the same transaction
+    # (a batch, a caller's savepoint) creates it afresh.
+    await ctx.session.execute(text("DROP TABLE comparison_file"))
     record.missing_here = counts["missing_here"]
     record.missing_there = counts["missing_there"]
     record.conflicts = counts["conflict"]

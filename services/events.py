@@ -175,8 +175,11 @@ def visible(principal: Principal) -> ColumnElement[bool]:
     scoped = in_scope(Event.path, principal)
     if principal.department_id is None:
         return scoped
+    # An alias of its own: a query already joining the event's current step would otherwise
+    # correlate this subquery away to nothing (the command centre's red list did).
+    step = aliased(EventStep)
     dispatched = exists().where(
-        EventStep.event_id == Event.id, EventStep.department_id == principal.department_id
+        step.event_id == Event.id, step.department_id == principal.department_id
     )
     return and_(scoped, dispatched)
 

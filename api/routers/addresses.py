@@ -14,7 +14,7 @@ from sqlalchemy import Select
 
 from api.deps import Paging, requires
 from api.etag import expected_version, set_etag
-from api.exporting import ExportFormat, export_response
+from api.exporting import MEDIA_TYPES, ExportFormat, export_response
 from api.geometry import read_geometry
 from api.schemas.common import PROBLEM_RESPONSES, Input, PageOut
 from api.schemas.houses import (
@@ -39,7 +39,10 @@ M = TypeVar("M", bound=BaseModel)
 router = APIRouter(prefix="/api/v1/addresses", tags=["addresses"], responses=PROBLEM_RESPONSES)
 
 EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {}, ExportFormat.XLSX.value: {}}, "description": "CSV or XLSX"}
+    200: {
+        "content": {MEDIA_TYPES[f].split(";")[0]: {} for f in ExportFormat},
+        "description": "CSV or XLSX",
+    }
 }
 Format = Annotated[ExportFormat, Query(alias="format")]
 Search = Annotated[str | None, Query(max_length=100)]

@@ -11,13 +11,14 @@ from fastapi.responses import StreamingResponse
 from api.deps import Paging, StorageDep, requires
 from api.etag import expected_version, set_etag
 from api.schemas.attachments import (
+    FILE_RESPONSES,
     AttachIn,
     AttachmentOut,
     UploadCreate,
     UploadFileIn,
     UploadOut,
 )
-from api.schemas.common import PROBLEM_RESPONSES, PageOut
+from api.schemas.common import PROBLEM_RESPONSES, PageOut, problem_responses
 from api.schemas.duplicates import DuplicateOut
 from domain.attachments import CHUNK_MAX, MIB, SIMPLE_MAX, content_disposition
 from domain.errors import TooLarge
@@ -26,7 +27,7 @@ from services import attachments, attachments_uploads, duplicates
 from services.context import Ctx
 
 uploads_router = APIRouter(
-    prefix="/api/v1/uploads", tags=["attachments"], responses=PROBLEM_RESPONSES
+    prefix="/api/v1/uploads", tags=["attachments"], responses=problem_responses(413)
 )
 router = APIRouter(prefix="/api/v1/events", tags=["attachments"], responses=PROBLEM_RESPONSES)
 
@@ -126,7 +127,7 @@ async def attach(
 @router.get(
     "/{event_id}/attachments/{attachment_id}/content",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses=FILE_RESPONSES,
 )
 async def download_attachment(
     event_id: uuid.UUID,

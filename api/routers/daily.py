@@ -12,6 +12,7 @@ from api.deps import Paging, StorageDep, requires
 from api.etag import expected_version
 from api.exporting import ExportFormat, export_list
 from api.registry_routes import shown
+from api.schemas.attachments import FILE_RESPONSES
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
 from api.schemas.daily import (
     LEDGER_COLUMNS,
@@ -192,7 +193,7 @@ async def get_ledger_entry(
 @router.get(
     "/ledgers/{entry_id}/attachments/{upload_id}",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses=FILE_RESPONSES,
 )
 async def download_ledger_file(
     entry_id: uuid.UUID,

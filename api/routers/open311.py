@@ -75,7 +75,9 @@ router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route)
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/xml": {}, "application/json": {}}},
     400: {"description": "The spec's error array"},
+    403: {"description": "The spec's error array: a missing, invalid or not allowed key"},
     404: {"description": "The spec's error array"},
+    429: {"description": "The spec's error array: over the key's rate limit"},
 }
 
 

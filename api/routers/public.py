@@ -9,11 +9,11 @@ from fastapi import APIRouter, Path, status
 from api.deps import PublicCtx
 from api.registry_routes import located
 from api.schemas.citizens import ProgressOut, RatingIn, SubmissionIn, SubmittedOut
-from api.schemas.common import PROBLEM_RESPONSES
+from api.schemas.common import problem_responses
 from domain.coords import Crs
 from services import citizens
 
-router = APIRouter(prefix="/api/v1/public", tags=["public"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/api/v1/public", tags=["public"], responses=problem_responses(429))
 Receipt = Annotated[str, Path(max_length=32, examples=["7K2QD-MX9TB"])]
 
 

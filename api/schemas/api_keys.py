@@ -2,10 +2,11 @@
 
 import uuid
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, field_validator
 
 from api.schemas.common import Input, Instant, Output
 from domain.api_keys import DEFAULT_OVERLAP, LONGEST_OVERLAP, MAX_RATE_PER_MINUTE, KeyState
+from domain.patches import refuse_null
 
 
 class ApiKeyCreate(Input):
@@ -23,6 +24,11 @@ class ApiKeyUpdate(Input):
     operations: list[str] | None = Field(default=None, max_length=64)
     rate_limit_per_minute: int | None = Field(default=None, ge=1, le=MAX_RATE_PER_MINUTE)
     expires_at: AwareDatetime | None = None
+
+    # `note` is the one field null clears.
+    _required = field_validator("agency", "operations", "rate_limit_per_minute", "expires_at")(
+        refuse_null
+    )
 
 
 class RotateIn(Input):

@@ -1,11 +1,21 @@
 """Uploads and event attachments over the wire (R-EVT-1, R-MOB-1)."""
 
 import uuid
+from typing import Any
 
 from fastapi import UploadFile
 from pydantic import Field
 
 from api.schemas.common import Input, Instant, Output
+from domain.attachments import TYPES
+
+# A stored file is served as the type its content was found to be (one of the accepted ones).
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {t.mime: {"schema": {"type": "string", "format": "binary"}} for t in TYPES},
+        "description": "The file as stored",
+    }
+}
 
 
 class UploadCreate(Input):

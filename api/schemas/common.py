@@ -56,7 +56,12 @@ class Problem(BaseModel):
     errors: list[FieldProblem] = []
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (400, 401, 403, 404, 409, 412, 422)
-}
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """Problem documents declared for these statuses (with the ones every route may give)."""
+    return {
+        status: {"model": Problem, "content": {"application/problem+json": {}}}
+        for status in sorted({400, 401, 403, 404, 409, 412, 422, *statuses})
+    }
+
+
+PROBLEM_RESPONSES = problem_responses()

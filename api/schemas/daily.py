@@ -4,10 +4,11 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from api.schemas.common import Input, Instant, Output
 from domain.daily_work import MAX_LEDGER_FILES, Form, LedgerKind
+from domain.patches import refuse_null
 from services.exporting import Column
 
 Period = Annotated[str, Field(min_length=4, max_length=7, examples=["2026-11", "2026-Q4", "2026"])]
@@ -98,6 +99,11 @@ class LedgerPatch(Input):
     content: Annotated[str | None, Field(max_length=20_000)] = None
     # The entry's files from now on: those it keeps and new uploads it takes.
     attachment_ids: Annotated[list[uuid.UUID] | None, Field(max_length=MAX_LEDGER_FILES)] = None
+
+    # `doc_no` is the one field null clears.
+    _required = field_validator("subtype", "title", "occurred_on", "content", "attachment_ids")(
+        refuse_null
+    )
 
 
 class LedgerFileOut(Output):

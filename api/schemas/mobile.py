@@ -4,9 +4,10 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from api.schemas.common import Input, Instant, Output
+from domain.patches import refuse_null
 
 
 class UnitBrief(Output):
@@ -96,6 +97,8 @@ class HandbookPatch(Input):
     category: Category | None = None
     title: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     body: Annotated[str | None, Field(min_length=1, max_length=200_000)] = None
+
+    _required = field_validator("category", "title", "body")(refuse_null)
 
 
 class HandbookOut(Output):

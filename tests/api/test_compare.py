@@ -4,7 +4,7 @@ conflicting fields, per unit, downloadable, masked per R-JUR-3."""
 import csv
 import io
 
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.imports import TEMPLATES
@@ -18,6 +18,18 @@ def row(**cells: str) -> list[str]:
     by_key = {c.key: c.header for c in TEMPLATES[REGISTRY].columns}
     named = {by_key[k]: v for k, v in cells.items()}
     return [named.get(h, "") for h in TEMPLATES[REGISTRY].headers]
+
+
+async def compare_at_district(
+    client: AsyncClient, world: World, clock: MovableClock, body: bytes
+) -> Response:
+    """The district's admin compares the police's file with the whole district."""
+    return await client.post(
+        COMPARE,
+        data={"registry": REGISTRY, "unit_id": str(world.district.id), "source": "公安局"},
+        files={"file": ("户籍.csv", body, "text/csv")},
+        headers=auth(world.admin_d, clock),
+    )
 
 
 async def test_a_department_file_against_the_registry_per_unit_r_cmp_2(
@@ -35,12 +47,7 @@ async def test_a_department_file_against_the_registry_per_unit_r_cmp_2(
             row(grid_code=world.g1.code, name="赵六", id_number=newcomer),
         ]
     )
-    r = await client.post(
-        COMPARE,
-        data={"registry": REGISTRY, "unit_id": str(world.district.id), "source": "公安局"},
-        files={"file": ("户籍.csv", body, "text/csv")},
-        headers=auth(world.admin_d, clock),
-    )
+    r = await compare_at_district(client, world, clock, body)
     assert r.status_code == 201, r.text
     report = r.json()
     assert (report["rows_read"], report["missing_here"], report["missing_there"]) == (3, 1, 1)
@@ -107,3 +114,16 @@ async def test_a_file_of_another_template_is_refused_whole_r_cmp_2(
     assert "名称" in body["missing_columns"]
     listed = await client.get(COMPARE, headers=auth(world.admin_d, clock))
     assert listed.json()["total"] == 0
+
+
+async def test_two_comparisons_in_one_transaction_r_cmp_2(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """The file's working table goes with its comparison, so a second comparison inside the
+    same transaction (here the test's) works instead of failing on a table left behind."""
+    person = await make_person(session, clock, world.g1, name="张三")
+    body = csv_file([row(name="张三", id_number=person["id_number"])])
+    for _ in range(2):
+        r = await compare_at_district(client, world, clock, body)
+        assert r.status_code == 201, r.text
+        assert (r.json()["rows_read"], r.json()["missing_here"]) == (1, 0)
