@@ -127,7 +127,7 @@ def service_env(*, redis_url: str, database_url: str | None = None) -> dict[str,
 
 
 @contextlib.contextmanager
-def api_server(env: dict[str, str], log: IO[bytes]) -> Iterator[str]:
+def api_server(env: dict[str, str], log: IO[bytes] | None = None) -> Iterator[str]:
     """uvicorn serving the app on a free port of the loopback. The socket listens before
     uvicorn starts (`--fd`), so the first call simply waits in the backlog."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
