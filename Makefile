@@ -16,7 +16,7 @@ WEB_DIST := $(WEB)/dist/index.html
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json \
 	-type f 2>/dev/null)
 
-.PHONY: venv postgis services db run lint test openapi bench georeport-client web chromium \
+.PHONY: venv postgis services db run lint test openapi bench soak georeport-client web chromium \
 	web-test
 
 # The virtualenv, (re)installed whenever pyproject.toml changes.
@@ -110,6 +110,15 @@ SCALE ?= 2m
 bench: $(STAMP) postgis services
 	command -v wrk >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
 	$(VENV)/bin/python -m bench.run --scale $(SCALE)
+
+# Faults and load held (not part of `make test`): Redis stopped for the full 60 s under write
+# load, then five minutes of mixed-role load through wrk on the demo city (`grid_soak`);
+# each asserts its limits and prints a summary (bench/results/SOAK.md).
+soak: $(STAMP) postgis services
+	command -v wrk >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+	GRID_FAULT_REDIS_OUTAGE_SECONDS=60 $(VENV)/bin/python -m pytest -q -s -p no:cacheprovider \
+		tests/reliability/test_faults_redis.py
+	$(VENV)/bin/python -m bench.soak --seconds 300
 
 # The third-party Open311 read client (PyPI `georeport`) that tests/api/test_open311_client.py
 # drives against a live server, in a virtualenv of its own: it pins old dependencies

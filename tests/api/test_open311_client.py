@@ -6,9 +6,7 @@ for real by uvicorn on a free port, on committed data filed through POST with an
 import asyncio
 import json
 import os
-import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,6 +25,7 @@ from services.clock import SystemClock
 from services.context import Ctx
 from services.db import system_session
 from tests.conftest import MovableClock
+from tests.reliability.harness import api_server
 from tests.territory import SUPERUSER_DSN, committed_territory, remove_events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,28 +60,10 @@ def georeport_python() -> Path:
 
 @pytest.fixture
 def live_server() -> Iterator[str]:
-    """uvicorn serving the app on a free port of the loopback. The socket is bound and
-    listening before uvicorn starts (`--fd`), so the first call simply waits in the backlog
-    until the server accepts it: nothing polls or sleeps."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"),
-            *("--fd", str(sock.fileno()), "--log-level", "warning"),
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        pass_fds=[sock.fileno()],
-    )
-    sock.close()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    """uvicorn serving the app on a free port of the loopback (`tests.reliability.harness`:
+    the socket listens before uvicorn starts, so nothing polls or sleeps)."""
+    with api_server(os.environ.copy()) as url:
+        yield url
 
 
 async def _issue_key(app: FastAPI, unit_id: uuid.UUID) -> dict[str, Any]:
