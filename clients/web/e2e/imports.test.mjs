@@ -59,7 +59,8 @@ test('an import runs to done and its rows are claimed into a grid: the incomplet
 
   const districts = page.getByLabel('导入区县');
   await districts.click();
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').first().click();
+  // By name: the registry picker's list may still be fading out, and it has options too.
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: '喀什市' }).first().click();
   await page.locator('input[type=file]').setInputFiles({ name: '人口.csv', mimeType: 'text/csv', buffer: Buffer.from(`\ufeff${csv}\n`) });
   await page.getByTestId('upload').click();
 
