@@ -81,6 +81,8 @@ def write_report(
     ]
     for phase, seconds in build_timings.items():
         lines.append(f"- Build ({phase.removesuffix('_s')}): {seconds:,.0f} s")
+    if not build_timings:
+        lines.append("- Build: not recorded (the database was built before its timings were kept)")
     lines += [
         "",
         "Ratio = the product's cost per unit of work over the floor's (bare SQL via raw "

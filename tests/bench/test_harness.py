@@ -1,5 +1,5 @@
-"""The harness's own parts: the in-flight count the apps are wrapped in and the drain's view
-of the database's running queries."""
+"""The harness's own parts: the in-flight count the apps are wrapped in, the drain's view
+of the database's running queries, and the build timings kept on the database."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from httpx import ASGITransport, AsyncClient
 
-from bench.dataset import raw_dsn
+from bench.dataset import parse_timings, raw_dsn, store_timings, stored_timings
 from bench.harness import Drain
 from bench.serve import IN_FLIGHT, InFlight
 
@@ -68,3 +68,20 @@ async def test_the_drain_sees_a_query_still_running_and_bounds_its_wait(
         assert await asyncio.to_thread(drain.busy) == (0, 0)
     finally:
         drain.close()
+
+
+async def test_build_timings_are_kept_on_the_database(
+    connections: tuple[asyncpg.Connection, ...],
+) -> None:
+    raw, _ = connections
+    # The test database was made for the run: nothing kept on it yet.
+    assert await stored_timings(raw) == {}
+    await store_timings(raw, {"city_and_people_s": 41.5, "events_s": 11.0})
+    assert await stored_timings(raw) == {"city_and_people_s": 41.5, "events_s": 11.0}
+
+
+def test_a_comment_of_anything_else_holds_no_timings() -> None:
+    assert parse_timings(None) == {}
+    assert parse_timings("default administrative connection database") == {}
+    assert parse_timings('{"other": 1}') == {}
+    assert parse_timings('{"bench_build_seconds": {"events_s": 3, "x": "y"}}') == {"events_s": 3.0}
