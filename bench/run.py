@@ -16,7 +16,11 @@ import asyncpg
 import httpx
 
 from bench.dataset import SCALES, build, database_name, raw_dsn
+from bench.export import ExportScenario
 from bench.harness import Drain, Harness
+from bench.imports import IMPORTS
+from bench.pickup import PickupScenario
+from bench.polling import PollingScenario
 from bench.report import Outcome, Side, write_report
 from bench.scenarios import http_scenarios, sample, sweep_scenarios
 from bench.serve import bench_env, servers
@@ -99,7 +103,14 @@ def main() -> None:
                 workdir=workdir,
                 drain=drain,
             )
-            for scenario in http_scenarios(samples):
+            scenarios = [
+                *http_scenarios(samples),
+                PollingScenario(),
+                *IMPORTS,
+                ExportScenario(),
+                PickupScenario(),
+            ]
+            for scenario in scenarios:
                 outcome = _measured(scenario, h)
                 print(outcome.line(), flush=True)
                 outcomes.append(outcome)

@@ -1,5 +1,6 @@
 """The harness's own parts: the in-flight count the apps are wrapped in, the drain's view
-of the database's running queries, and the build timings kept on the database."""
+of the database's running queries, the build timings kept on the database, and the choice
+of the export's filter."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 
 from bench.dataset import parse_timings, raw_dsn, store_timings, stored_timings
+from bench.export import ROWS, choose
 from bench.harness import Drain
 from bench.serve import IN_FLIGHT, InFlight
 
@@ -85,3 +87,13 @@ def test_a_comment_of_anything_else_holds_no_timings() -> None:
     assert parse_timings("default administrative connection database") == {}
     assert parse_timings('{"other": 1}') == {}
     assert parse_timings('{"bench_build_seconds": {"events_s": 3, "x": "y"}}') == {"events_s": 3.0}
+
+
+def test_the_export_takes_the_widest_filter_within_a_million_rows() -> None:
+    everyone: tuple[dict[str, str], int] = ({}, 2_000_000)
+    registered = ({"kind": "registered"}, 1_500_000)
+    floating = ({"kind": "floating"}, 400_000)
+    street = ({"unit_id": "s1"}, 700_000)
+    assert choose([everyone, registered, floating, street]) == street
+    assert choose([({}, ROWS)]) == ({}, ROWS)
+    assert choose([everyone, registered]) == registered
