@@ -2,6 +2,7 @@
 demo city cut into `grids` grids, `people` synthetic residents with their houses, households
 and tags (services.demo_data), and `events` events (bench.events)."""
 
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ SCALES = {
     )
 }
 
+# The database's comment holds its build timings under this key.
+TIMINGS_KEY = "bench_build_seconds"
+
 GRIDS = """
 SELECT g.id, g.path::text, ST_AsBinary(g.geom), c.id, c.path::text
 FROM org_units g JOIN org_units c ON c.id = g.parent_id
@@ -59,7 +63,8 @@ def raw_dsn(url: str) -> str:
 
 async def build(scale: Scale) -> dict[str, float]:
     """Create, migrate and fill the scale's database unless it is already there; returns
-    the seconds each phase took (empty when nothing had to be done)."""
+    the seconds each phase of its build took, in this run or when it was built (kept on
+    the database, `stored_timings`)."""
     settings = get_settings()
     timings: dict[str, float] = {}
     await ensure_database(settings.owner_url)
@@ -97,6 +102,41 @@ async def build(scale: Scale) -> dict[str, float]:
             print(f"events: {written:,}", file=sys.stderr)
         if timings:
             await raw.execute("ANALYZE")
+        built = {**await stored_timings(raw), **timings}
+        if timings:
+            await store_timings(raw, built)
     finally:
         await raw.close()
-    return timings
+    return built
+
+
+async def stored_timings(raw: asyncpg.Connection) -> dict[str, float]:
+    """The build timings kept in the database's comment (none for a database built
+    before they were kept)."""
+    comment = await raw.fetchval(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
+        " WHERE datname = current_database()"
+    )
+    return parse_timings(comment)
+
+
+async def store_timings(raw: asyncpg.Connection, timings: dict[str, float]) -> None:
+    # COMMENT takes no parameters: format() quotes the name and the JSON.
+    statement = await raw.fetchval(
+        "SELECT format('COMMENT ON DATABASE %I IS %L', current_database(), $1::text)",
+        json.dumps({TIMINGS_KEY: timings}),
+    )
+    await raw.execute(statement)
+
+
+def parse_timings(comment: str | None) -> dict[str, float]:
+    """The timings of a database comment written by `store_timings`; any other comment
+    holds none."""
+    try:
+        found = json.loads(comment or "")
+    except ValueError:
+        return {}
+    timings = found.get(TIMINGS_KEY) if isinstance(found, dict) else None
+    if not isinstance(timings, dict):
+        return {}
+    return {str(k): float(v) for k, v in timings.items() if isinstance(v, int | float)}

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs
 import asyncpg
 import orjson
 
-from services.db import SCOPE_SETTING
+from domain.workflow import OPEN_STATES
+from services.db import SCOPE_SETTING, USER_SETTING
 
 PERSON = """
 SELECT p.id, p.grid_id, o.code AS grid_code, p.kind, p.id_number, p.name, p.former_name,
@@ -87,6 +88,51 @@ a AS (
 UPDATE events SET current_step_id = $6 WHERE id = $2
 """
 CELL = 40_075_016.68557849 / 64
+# The command centre's dashboard (services.command_centre): its statements as they compile.
+OPEN_NAMES = frozenset(state.value for state in OPEN_STATES)
+OPEN = ", ".join(f"'{name}'" for name in sorted(OPEN_NAMES))
+CHILDREN = """
+SELECT id, code, name, path FROM org_units
+WHERE path <@ $1::ltree AND nlevel(path) = nlevel($1::ltree) + 1 AND deleted_at IS NULL
+"""
+
+
+def _card(levels: str) -> str:
+    return (
+        "EXISTS (SELECT * FROM supervisions s WHERE s.step_id = e.current_step_id"
+        f" AND s.cleared_at IS NULL AND s.level IN ({levels}))"
+    )
+
+
+EVENT_COUNTS = f"""
+SELECT child.id, e.state, count(*) AS total,
+       count(*) FILTER (WHERE e.state IN ({OPEN}) AND {_card("'yellow', 'red'")}) AS overdue,
+       count(*) FILTER (WHERE e.state IN ({OPEN}) AND {_card("'red'")}) AS red
+FROM events e LEFT JOIN ({CHILDREN}) AS child ON e.path <@ child.path
+WHERE e.path <@ $1::ltree GROUP BY child.id, e.state
+"""
+RED_SINCE = """(SELECT min(s.issued_at) FROM supervisions s WHERE s.step_id = e.current_step_id
+    AND s.cleared_at IS NULL AND s.level = 'red')"""
+RED_EVENTS = f"""
+SELECT e.id, e.service_no, e.title, e.category, e.state, st.unit_id AS holder_unit_id,
+       st.department_id AS holder_department_id,
+       (SELECT o.name FROM org_units o WHERE o.id = st.unit_id) AS holder_name,
+       {RED_SINCE} AS red_since
+FROM events e JOIN event_steps st ON st.id = e.current_step_id
+WHERE e.path <@ $1::ltree AND e.state IN ({OPEN}) AND {_card("'red'")}
+ORDER BY {RED_SINCE}, e.service_no LIMIT 20
+"""
+WORKERS = """
+SELECT user_id, full_name, ST_AsGeoJSON(location, 7) AS location, reported_at
+FROM worker_positions
+WHERE path <@ $1::ltree AND reported_at >= now() - interval '30 minutes'
+ORDER BY full_name, user_id
+"""
+UNREAD = "FROM notifications WHERE user_id = $1 AND read_at IS NULL"
+NOTICES = f"""
+SELECT id, kind, title, target_type, target_id, created_at {UNREAD}
+ORDER BY created_at DESC, id DESC LIMIT 5
+"""
 
 SCOPE = os.environ.get("BENCH_SCOPE", "")
 pool: asyncpg.Pool | None = None
@@ -125,6 +171,47 @@ async def _houses(area: str, *args: Any) -> dict[str, Any]:
     return {"houses": {"total": total, "items": items}}
 
 
+async def _summary(user_id: uuid.UUID) -> dict[str, Any]:
+    async with _scoped() as connection:
+        await connection.execute("SELECT set_config($1, $2, true)", USER_SETTING, str(user_id))
+        counts = await connection.fetch(EVENT_COUNTS, SCOPE)
+        children = await connection.fetch(f"{CHILDREN} ORDER BY code", SCOPE)
+        workers = await connection.fetch(WORKERS, SCOPE)
+        red = await connection.fetch(RED_EVENTS, SCOPE)
+        unread = await connection.fetchval(f"SELECT count(*) {UNREAD}", user_id)
+        notices = await connection.fetch(NOTICES, user_id)
+    units = {
+        row["id"]: {
+            "unit_id": row["id"],
+            "code": row["code"],
+            "name": row["name"],
+            "total": 0,
+            "open": 0,
+            "overdue": 0,
+            "red": 0,
+        }
+        for row in children
+    }
+    states: dict[str, int] = {}
+    for row in counts:
+        states[row["state"]] = states.get(row["state"], 0) + row["total"]
+        unit = units.get(row["id"])
+        if unit is not None:
+            unit["total"] += row["total"]
+            unit["open"] += row["total"] if row["state"] in OPEN_NAMES else 0
+            unit["overdue"] += row["overdue"]
+            unit["red"] += row["red"]
+    return {
+        "states": dict(sorted(states.items())),
+        "open": sum(count for state, count in states.items() if state in OPEN_NAMES),
+        "units": list(units.values()),
+        "red_events": [dict(r) for r in red],
+        "workers_on_duty": len(workers),
+        "workers": [{**dict(r), "location": orjson.loads(r["location"])} for r in workers],
+        "notices": {"unread": unread, "latest": [dict(r) for r in notices]},
+    }
+
+
 async def _route(method: str, path: str, query: dict[str, list[str]], body: bytes) -> Any:
     parts = path.strip("/").split("/")
     if parts == [""]:
@@ -149,6 +236,8 @@ async def _route(method: str, path: str, query: dict[str, list[str]], body: byte
         if z < 14:
             return await _value(TILE_CLUSTERS, z, x, y, SCOPE, CELL / 2**z)
         return await _value(TILE_POINTS, z, x, y, SCOPE)
+    if parts[0] == "summary":
+        return await _summary(uuid.UUID(query["user_id"][0]))
     if parts[0] == "events" and method == "POST":
         report = orjson.loads(body)
         event_id, step_id = uuid.uuid4(), uuid.uuid4()

@@ -1,4 +1,5 @@
-"""HTTP load through wrk: a file of request lines replayed round-robin for a fixed time."""
+"""HTTP load through wrk: a file of request lines replayed round-robin for a fixed time, or
+one URL polled with an ETag."""
 
 import json
 import os
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCRIPT = Path(__file__).parent / "wrk" / "requests.lua"
+POLL_SCRIPT = Path(__file__).parent / "wrk" / "poll.lua"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class LoadResult:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    # Responses 304 Not Modified (counted by the polling script only).
+    not_modified: int = 0
 
     @property
     def rate(self) -> float:
@@ -51,27 +55,50 @@ def run_wrk(
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as plan:
         plan.write("\n".join(r.line() for r in requests) + "\n")
     try:
-        completed = subprocess.run(
-            [
-                "wrk",
-                f"-t{threads}",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--timeout",
-                "5s",
-                "-s",
-                str(SCRIPT),
-                base_url,
-                "--",
-                plan.name,
-            ],
-            env={**os.environ, "BENCH_TOKEN": token},
-            capture_output=True,
-            text=True,
-            check=True,
+        return _wrk(
+            SCRIPT, base_url, [plan.name], {"BENCH_TOKEN": token}, seconds, connections, threads
         )
     finally:
         os.unlink(plan.name)
+
+
+def poll_wrk(
+    url: str, *, token: str, etag: str, seconds: int = 10, connections: int = 32, threads: int = 2
+) -> LoadResult:
+    """GET `url` over and over with `If-None-Match: etag`, as a screen polls; the result
+    counts the 304s."""
+    env = {"BENCH_TOKEN": token, "BENCH_ETAG": etag}
+    return _wrk(POLL_SCRIPT, url, [], env, seconds, connections, threads)
+
+
+def _wrk(
+    script: Path,
+    url: str,
+    args: list[str],
+    env: dict[str, str],
+    seconds: int,
+    connections: int,
+    threads: int,
+) -> LoadResult:
+    completed = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            url,
+            "--",
+            *args,
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     summary = json.loads(completed.stdout.strip().splitlines()[-1])
     return LoadResult(
         requests=summary["requests"],
@@ -80,4 +107,5 @@ def run_wrk(
         p50_ms=summary["p50_us"] / 1000,
         p95_ms=summary["p95_us"] / 1000,
         p99_ms=summary["p99_us"] / 1000,
+        not_modified=summary.get("not_modified", 0),
     )

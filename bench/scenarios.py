@@ -1,6 +1,7 @@
 """The scenarios: what each one asks of the product and of the floor, and its targets
 (issue "benchmarks": targets on a 2-core machine at SCALE=2m)."""
 
+import asyncio
 import math
 import random
 import time
@@ -15,6 +16,7 @@ import orjson
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from bench.dataset import raw_dsn
+from bench.harness import Harness
 from bench.load import LoadResult, Request, run_wrk
 from bench.report import Outcome, Side
 from domain.principal import SYSTEM, SYSTEM_SCOPE
@@ -104,11 +106,18 @@ class HttpScenario:
     max_ratio: float | None = None
     connections: int = 16
 
-    def measure(self, product_url: str, floor_url: str, token: str, seconds: int) -> Outcome:
+    def measure(self, h: Harness) -> Outcome:
+        notes: list[str] = []
+        h.settle("product", notes)
         product = run_wrk(
-            product_url, self.product, token=token, seconds=seconds, connections=self.connections
+            h.product_url,
+            self.product,
+            token=h.token,
+            seconds=h.seconds,
+            connections=self.connections,
         )
-        floor = run_wrk(floor_url, self.floor, seconds=seconds, connections=self.connections)
+        h.settle("floor", notes)
+        floor = run_wrk(h.floor_url, self.floor, seconds=h.seconds, connections=self.connections)
         ratio = floor.rate / product.rate if product.rate else None
         checks = [("no failed requests", product.failures == 0)]
         if self.min_rate is not None:
@@ -117,7 +126,7 @@ class HttpScenario:
             checks.append((f"p95 ≤ {self.max_p95_ms:.0f} ms", product.p95_ms <= self.max_p95_ms))
         if self.max_ratio is not None and ratio is not None:
             checks.append((f"ratio ≤ {self.max_ratio}", ratio <= self.max_ratio))
-        return Outcome(self.group, self.name, _side(product), _side(floor), ratio, checks)
+        return Outcome(self.group, self.name, _side(product), _side(floor), ratio, checks, notes)
 
 
 @dataclass(frozen=True)
@@ -126,34 +135,34 @@ class DepthScenario:
 
     shallow: list[Request]
     deep: list[Request]
+    group: str = "6 pagination"
+    name: str = f"people page at depth {DEEP_OFFSET:,} (floor column: depth 0)"
 
-    def measure(self, product_url: str, floor_url: str, token: str, seconds: int) -> Outcome:
-        top = run_wrk(product_url, self.shallow, token=token, seconds=seconds, connections=4)
-        deep = run_wrk(product_url, self.deep, token=token, seconds=seconds, connections=4)
+    def measure(self, h: Harness) -> Outcome:
+        notes: list[str] = []
+        h.settle("depth 0", notes)
+        top = run_wrk(h.product_url, self.shallow, token=h.token, seconds=h.seconds, connections=4)
+        h.settle("deep", notes)
+        deep = run_wrk(h.product_url, self.deep, token=h.token, seconds=h.seconds, connections=4)
         ratio = deep.p50_ms / top.p50_ms if top.p50_ms else None
         checks = [("depth 1,500,000 ≤ 1.5× depth 0", ratio is not None and ratio <= 1.5)]
         return Outcome(
-            "6 pagination",
-            f"people page at depth {DEEP_OFFSET:,} (floor column: depth 0)",
+            self.group,
+            self.name,
             _side(deep),
             _side(top),
             ratio,
             checks,
+            notes,
         )
 
 
 @dataclass(frozen=True)
 class TileScenario(HttpScenario):
-    def measure(self, product_url: str, floor_url: str, token: str, seconds: int) -> Outcome:
-        outcome = super().measure(product_url, floor_url, token, seconds)
+    def measure(self, h: Harness) -> Outcome:
+        outcome = super().measure(h)
         largest = max(
-            len(
-                httpx.get(
-                    product_url + r.path,
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=60,
-                ).content
-            )
+            len(httpx.get(h.product_url + r.path, headers=h.auth, timeout=60).content)
             for r in self.product[:50]
         )
         outcome.checks.append(
@@ -288,7 +297,7 @@ def _floor_sweep(as_of: datetime, zone: str) -> tuple[str, list[Any]]:
     return str(compiled), [values[name] for name in compiled.positiontup or ()]
 
 
-async def sweep_scenarios(owner_url: str) -> list[Outcome]:
+async def sweep_scenarios(h: Harness) -> list[Outcome]:
     """The sweep carding `n` overdue steps: the product's service (one statement, then an
     audit entry per event) against the bare statement; each run rolled back."""
     settings = get_settings()
@@ -301,6 +310,8 @@ async def sweep_scenarios(owner_url: str) -> list[Outcome]:
     outcomes = []
     try:
         for size, limit_s in SWEEP_SIZES:
+            notes: list[str] = []
+            await asyncio.to_thread(h.settle, "product", notes)
             async with maker() as session:
                 await set_scope(session, SYSTEM_SCOPE)
                 connection = await session.connection()
@@ -314,6 +325,7 @@ async def sweep_scenarios(owner_url: str) -> list[Outcome]:
                 product_s = time.perf_counter() - started
                 again = await supervision.sweep(ctx, now)
                 await session.rollback()
+            await asyncio.to_thread(h.settle, "floor", notes)
             floor_run = raw.transaction()
             await floor_run.start()
             try:
@@ -338,6 +350,7 @@ async def sweep_scenarios(owner_url: str) -> list[Outcome]:
                         ("a re-run changes nothing", again["issued"] == 0),
                         ("ratio ≤ 1.5", ratio is not None and ratio <= 1.5),
                     ],
+                    notes,
                 )
             )
     finally:

@@ -23,7 +23,7 @@ import asyncpg
 import httpx
 
 from bench.load import LoadResult, Request, run_wrk
-from bench.run import _free_port, _uvicorn, _wait
+from bench.serve import free_port, uvicorn, wait_http
 
 DATABASE = "grid_soak"
 PASSWORD = "demo12345"
@@ -119,13 +119,13 @@ def main() -> None:
     args = parser.parse_args()
     env = _env()
     _prepare(env)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    api = _uvicorn("api.app:create_app", port, env, factory=True)
+    api = uvicorn("api.app:create_app", port, env, factory=True)
     samples: list[tuple[float, int, int]] = []
     stop = threading.Event()
     try:
-        _wait(f"{base}/healthz", api)
+        wait_http(f"{base}/healthz", api)
         tokens = {role: _token(base, role) for role in PLANS}
         for role, paths in PLANS.items():
             _check_plan(base, tokens[role], paths)
