@@ -82,7 +82,12 @@ class WorkerSettings:
     )
     # Cron schedules (daily sweeps to come) follow the platform's local time, not the host's.
     timezone = ZoneInfo(get_settings().timezone)
-    max_jobs = 10
+    # As many jobs at once as the worker's database pool has connections (5 + 10 overflow).
+    max_jobs = 15
+    # arq's defaults poll every 0.5 s and read at most 100 due jobs per poll: at most 200
+    # jobs/s, and a job waits up to half a second before it starts. Polling is one ZRANGE.
+    poll_delay = 0.02
+    queue_read_limit = 1_000
     job_timeout = 300
     # arq's own liveness key (`arq:queue:health-check`), refreshed this often.
     health_check_interval = 60
