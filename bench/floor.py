@@ -6,6 +6,7 @@ and nothing else: no framework, no ORM, no validation, no masking, no audit.
 Run: `BENCH_DSN=postgresql://grid_app@127.0.0.1/grid_bench_2m BENCH_SCOPE=<ltree>
 uvicorn bench.floor:app`."""
 
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -134,6 +135,15 @@ SELECT id, kind, title, target_type, target_id, created_at {UNREAD}
 ORDER BY created_at DESC, id DESC LIMIT 5
 """
 
+ON_DUTY = "path <@ $1::ltree AND reported_at >= now() - interval '30 minutes'"
+FINGERPRINT = f"""
+SELECT (SELECT coalesce(sum(version), 0) FROM board_versions WHERE path <@ $1::ltree),
+       (SELECT count(*) FROM worker_positions WHERE {ON_DUTY}),
+       (SELECT min(reported_at) FROM worker_positions WHERE {ON_DUTY}),
+       (SELECT count(*) FROM notifications WHERE user_id = $2 AND read_at IS NULL),
+       (SELECT max(created_at) FROM notifications WHERE user_id = $2 AND read_at IS NULL)
+"""
+
 SCOPE = os.environ.get("BENCH_SCOPE", "")
 pool: asyncpg.Pool | None = None
 
@@ -212,6 +222,23 @@ async def _summary(user_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
+async def _poll(scope: dict[str, Any], user_id: uuid.UUID, send: Any) -> None:
+    """The dashboard as the product answers a poll: its fingerprint first, 304 when the
+    screen's ETag still names it, the whole board otherwise."""
+    async with _scoped() as connection:
+        row = tuple(await connection.fetchrow(FINGERPRINT, SCOPE, user_id))
+    tag = ('"' + hashlib.blake2b(repr(row).encode(), digest_size=12).hexdigest() + '"').encode()
+    headers = [(b"etag", tag)]
+    if dict(scope["headers"]).get(b"if-none-match") == tag:
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    payload = orjson.dumps(await _summary(user_id), default=str)
+    headers.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
 async def _route(method: str, path: str, query: dict[str, list[str]], body: bytes) -> Any:
     parts = path.strip("/").split("/")
     if parts == [""]:
@@ -236,8 +263,6 @@ async def _route(method: str, path: str, query: dict[str, list[str]], body: byte
         if z < 14:
             return await _value(TILE_CLUSTERS, z, x, y, SCOPE, CELL / 2**z)
         return await _value(TILE_POINTS, z, x, y, SCOPE)
-    if parts[0] == "summary":
-        return await _summary(uuid.UUID(query["user_id"][0]))
     if parts[0] == "events" and method == "POST":
         report = orjson.loads(body)
         event_id, step_id = uuid.uuid4(), uuid.uuid4()
@@ -273,6 +298,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if not message.get("more_body"):
             break
     query = parse_qs(scope["query_string"].decode())
+    if scope["path"] == "/summary":
+        await _poll(scope, uuid.UUID(query["user_id"][0]), send)
+        return
     result = await _route(scope["method"], scope["path"], query, body)
     if isinstance(result, bytes | None) and scope["path"].startswith("/tiles"):
         payload, kind = bytes(result or b""), b"application/vnd.mapbox-vector-tile"

@@ -68,7 +68,14 @@ def main() -> None:
     parser.add_argument("--scale", choices=sorted(SCALES), default="2m")
     parser.add_argument("--seconds", type=int, default=10, help="load per scenario and side")
     parser.add_argument("--redis-url", default=REDIS_URL, help="the run's Redis database")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated target numbers (e.g. 7,8): run those scenarios only, and print"
+        " them without writing the report",
+    )
     args = parser.parse_args()
+    wanted = tuple(f"{n.strip()} " for n in args.only.split(",") if n.strip())
     scale = SCALES[args.scale]
     os.environ["GRID_DATABASE_URL"] = (
         f"postgresql+asyncpg://grid_app@127.0.0.1:5432/{database_name(scale)}"
@@ -111,13 +118,18 @@ def main() -> None:
                 PickupScenario(),
             ]
             for scenario in scenarios:
+                if wanted and not scenario.group.startswith(wanted):
+                    continue
                 outcome = _measured(scenario, h)
                 print(outcome.line(), flush=True)
                 outcomes.append(outcome)
-            for outcome in asyncio.run(sweep_scenarios(h)):
-                print(outcome.line(), flush=True)
-                outcomes.append(outcome)
+            if not wanted or "5 ".startswith(wanted):
+                for outcome in asyncio.run(sweep_scenarios(h)):
+                    print(outcome.line(), flush=True)
+                    outcomes.append(outcome)
             drain.close()
+    if wanted:
+        return
     write_report(
         RESULTS,
         scale=scale,

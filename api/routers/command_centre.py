@@ -82,15 +82,16 @@ async def summary(
     ctx: Annotated[Ctx, requires(Perm.EVENT_READ)],
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """The dashboard of the caller's jurisdiction. Its ETag digests the document, so a screen
-    polling with `If-None-Match` gets 304 and no body until something changes."""
+    """The dashboard of the caller's jurisdiction. Its ETag digests what the board is made
+    of, so a screen polling with `If-None-Match` gets 304 — without the board being built —
+    until something changes."""
+    tag = command_centre.digest((await command_centre.fingerprint(ctx)).encode())
+    headers = {"ETag": tag, "Cache-Control": "no-cache"}
+    if command_centre.matches(if_none_match, tag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     body = (
         CommandSummaryOut.model_validate(await command_centre.summary(ctx))
         .model_dump_json()
         .encode()
     )
-    tag = command_centre.digest(body)
-    headers = {"ETag": tag, "Cache-Control": "no-cache"}
-    if command_centre.matches(if_none_match, tag):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     return Response(body, media_type="application/json", headers=headers)

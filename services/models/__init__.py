@@ -6,6 +6,7 @@ from services.models.attachments import EventAttachment, Upload
 from services.models.audit import AuditEntry
 from services.models.auth import Permission, RefreshToken, Role, RolePermission, User, UserRole
 from services.models.base import Base
+from services.models.board import BoardVersion
 from services.models.calendar import CalendarDay
 from services.models.citizens import CitizenSubmission, HotlineCall, HotlineCaller
 from services.models.daily import LedgerEntry, PeriodicReport
@@ -48,6 +49,7 @@ __all__ = [
     "ApiKeySecret",
     "AuditEntry",
     "Base",
+    "BoardVersion",
     "CalendarDay",
     "CheckIn",
     "CitizenSubmission",

@@ -6,8 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services.db import set_scope
 from services.models import User
 from tests.conftest import MovableClock
 from tests.factories import World, auth, make_user
@@ -22,6 +24,17 @@ async def board(client: AsyncClient, user: User, clock: MovableClock) -> dict[st
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+async def poll(client: AsyncClient, user: User, clock: MovableClock, tag: str) -> int:
+    r = await client.get(URL, headers={**auth(user, clock), "If-None-Match": tag})
+    return r.status_code
+
+
+async def etag(client: AsyncClient, user: User, clock: MovableClock) -> str:
+    r = await client.get(URL, headers=auth(user, clock))
+    assert r.status_code == 200, r.text
+    return r.headers["etag"]
 
 
 def unit(body: dict[str, Any], unit_id: Any) -> dict[str, Any]:
@@ -142,3 +155,67 @@ async def test_r_cmd_1_the_callers_unread_notices(
     assert (await board(client, staff, clock))["notices"] == {"unread": 0, "latest": []}
     # Another user's notices are not on my board.
     assert (await board(client, world.admin_d, clock))["notices"]["unread"] == 0
+
+
+async def test_r_cmd_1_an_unchanged_poll_does_not_build_the_board(
+    client: AsyncClient,
+    conn: AsyncConnection,
+    session: AsyncSession,
+    world: World,
+    clock: MovableClock,
+) -> None:
+    """At city scale the board groups every event in the jurisdiction: a 304 is decided by
+    the fingerprint alone, with no statement reading the events."""
+    await make_event(session, clock, world)
+    tag = await etag(client, world.admin_d, clock)
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(conn.sync_connection, "before_cursor_execute", record)
+    try:
+        assert await poll(client, world.admin_d, clock, tag) == 304
+    finally:
+        event.remove(conn.sync_connection, "before_cursor_execute", record)
+    assert any("board_versions" in statement for statement in statements)
+    assert not any("FROM events" in statement for statement in statements)
+
+
+async def test_r_cmd_1_every_input_of_the_board_changes_its_tag_and_a_siblings_does_not(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    event_ = await make_event(session, clock, world)
+    street, sibling = world.admin_s1, world.admin_s2
+    tags = {user.id: await etag(client, user, clock) for user in (street, sibling)}
+
+    async def changed(user: User) -> bool:
+        status = await poll(client, user, clock, tags[user.id])
+        if status == 200:
+            tags[user.id] = await etag(client, user, clock)
+        return status == 200
+
+    # A card on the street's event.
+    r = await client.post(
+        f"/api/v1/events/{event_['id']}/actions/supervise",
+        json={"level": "yellow", "opinion": "抓紧办理"},
+        headers=auth(world.admin_d, clock),
+    )
+    assert r.status_code == 200, r.text
+    assert await changed(street) and not await changed(sibling)
+    # A worker of the street reports a position; leaves the on-duty window 31 min later.
+    r = await client.put(
+        "/api/v1/me/position", json={"location": WHERE}, headers=auth(world.worker_g1, clock)
+    )
+    assert r.status_code == 200, r.text
+    assert await changed(street) and not await changed(sibling)
+    clock.advance(timedelta(minutes=31))
+    assert await changed(street) and not await changed(sibling)
+    # A community of the street renamed.
+    await set_scope(session, "*")
+    await session.execute(
+        text("UPDATE org_units SET name = name || '（新）' WHERE id = :id"), {"id": world.c1.id}
+    )
+    assert await changed(street) and not await changed(sibling)
+    # Nothing else: both stay.
+    assert not await changed(street) and not await changed(sibling)
