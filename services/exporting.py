@@ -3,20 +3,19 @@ server-side cursor under the caller's jurisdiction and masked like the list itse
 
 import csv
 import io
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.principal import Principal
 from services.db import set_scope
 from services.pagination import AnySelect
 from services.settings import get_settings
+from services.xlsx_stream import stream_xlsx
 
 CHUNK = 64 * 1024
 _ZONE = ZoneInfo(get_settings().timezone)
@@ -80,20 +79,13 @@ async def csv_bytes(
 async def xlsx_bytes(
     rows: AsyncIterator[dict[str, Any]], columns: list[Column], sheet: str = "导出"
 ) -> AsyncIterator[bytes]:
-    """XlsxWriter in constant-memory mode writes row by row to disk; the finished workbook is
-    then streamed from that file in chunks."""
-    with tempfile.TemporaryFile() as spool:
-        book = xlsxwriter.Workbook(spool, {"constant_memory": True, "in_memory": False})
-        bold = book.add_format({"bold": True})
-        ws = book.add_worksheet(sheet[:31])
-        for col, column in enumerate(columns):
-            ws.write_string(0, col, column.header, bold)
-        line = 1
+    """A workbook streamed as it is written (services.xlsx_stream), row by row."""
+
+    async def values() -> AsyncIterator[list[Any]]:
         async for row in rows:
-            for col, column in enumerate(columns):
-                ws.write(line, col, cell(row.get(column.key)))
-            line += 1
-        book.close()
-        spool.seek(0)
-        while chunk := spool.read(CHUNK):
-            yield chunk
+            yield [cell(row.get(column.key)) for column in columns]
+
+    async for piece in stream_xlsx(
+        values(), [column.header for column in columns], sheet=sheet, chunk=CHUNK
+    ):
+        yield piece
