@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from api import open311_format
 from domain import errors as e
+from domain.masking import scrub
 from domain.messages import render
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,11 @@ def problem(
         "errors": errors or [],
     }
     body.update(extra or {})
+    # An error body is seen by whoever sent the request but is also logged and stored by
+    # clients and proxies: a full ID or phone number it quotes (a file's header row, a
+    # username taken) goes out masked, whoever asks (R-JUR-3).
     return Response(
-        orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+        orjson.dumps(scrub(body)), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
 
 

@@ -30,6 +30,9 @@ def make_engine(url: str | None = None, **kwargs: object) -> AsyncEngine:
     engine = create_async_engine(
         url or get_settings().database_url,
         pool_pre_ping=True,
+        # Statement parameters carry ID and phone numbers: kept out of the engine's log echo
+        # and out of the text of its exceptions, which end up in logs (R-JUR-3).
+        hide_parameters=True,
         **kwargs,
     )
     event.listen(engine.sync_engine, "do_connect", _connect)

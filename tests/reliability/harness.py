@@ -127,9 +127,15 @@ def service_env(*, redis_url: str, database_url: str | None = None) -> dict[str,
 
 
 @contextlib.contextmanager
-def api_server(env: dict[str, str], log: IO[bytes] | None = None) -> Iterator[str]:
+def api_server(
+    env: dict[str, str], log: IO[bytes] | None = None, *, access_log: bool = False
+) -> Iterator[str]:
     """uvicorn serving the app on a free port of the loopback. The socket listens before
-    uvicorn starts (`--fd`), so the first call simply waits in the backlog."""
+    uvicorn starts (`--fd`), so the first call simply waits in the backlog. Quiet unless
+    `access_log`: then uvicorn logs as `gridctl serve` has it, every request included."""
+    verbosity = (
+        ("--log-level", "info") if access_log else ("--log-level", "warning", "--no-access-log")
+    )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
@@ -137,7 +143,7 @@ def api_server(env: dict[str, str], log: IO[bytes] | None = None) -> Iterator[st
     server = subprocess.Popen(
         [
             *(sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"),
-            *("--fd", str(sock.fileno()), "--log-level", "warning", "--no-access-log"),
+            *("--fd", str(sock.fileno()), *verbosity),
         ],
         cwd=ROOT,
         env=env,
