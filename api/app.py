@@ -15,6 +15,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.routers import ROUTERS
 from api.routing import PrefixGate
 from api.web import console, web_directory
+from services import log_privacy
 from services.clock import Clock, SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
@@ -46,6 +47,7 @@ class RequestIdMiddleware:
 
 def create_app(*, clock: Clock | None = None) -> FastAPI:
     settings = get_settings()
+    log_privacy.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

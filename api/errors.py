@@ -7,12 +7,19 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import (
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from api import open311_format
 from domain import errors as e
+from domain.masking import scrub
 from domain.messages import render
 
 log = logging.getLogger(__name__)
@@ -58,8 +65,11 @@ def problem(
         "errors": errors or [],
     }
     body.update(extra or {})
+    # An error body is seen by whoever sent the request but is also logged and stored by
+    # clients and proxies: a full ID or phone number it quotes (a file's header row, a
+    # username taken) goes out masked, whoever asks (R-JUR-3).
     return Response(
-        orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+        orjson.dumps(scrub(body)), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
 
 
@@ -127,6 +137,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 # character in text, a number or date beyond its type). Whatever slipped past the schemas,
 # it is the caller's data, so a 422; the request's transaction is rolled back.
 _DATA_EXCEPTION = "22"
+# The server is out of reach, going down or starting up, or out of connections: class 08
+# "connection exception", 57P01-57P03 (admin or crash shutdown, cannot connect now) and
+# 53300 "too many connections".
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+# How long a client should wait before trying again: the pool tests each connection before
+# handing it out (`pool_pre_ping`), so the first request after the server is back succeeds.
+RETRY_AFTER_SECONDS = 5
 
 
 def _sqlstate(exc: DBAPIError) -> str:
@@ -135,14 +152,35 @@ def _sqlstate(exc: DBAPIError) -> str:
     return str(code or "")
 
 
+def database_unreachable(exc: BaseException) -> bool:
+    """PostgreSQL could not be reached or dropped the connection, or the pool had none to
+    give in time: nothing the request did, so a 503 to retry, not a 500."""
+    if isinstance(exc, PoolTimeout | OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or _sqlstate(exc).startswith(_UNREACHABLE_STATES)
+    )
+
+
 async def _database_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DBAPIError)
-    if _sqlstate(exc).startswith(_DATA_EXCEPTION):
+    assert isinstance(exc, SQLAlchemyError)
+    if isinstance(exc, DBAPIError) and _sqlstate(exc).startswith(_DATA_EXCEPTION):
         return problem(request, 422, "value_unstorable")
     return await _unexpected(request, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Also the last resort for what the middlewares raise (an idempotent POST reads its key
+    # from the database before any route runs), so the outage is told apart here.
+    if database_unreachable(exc):
+        log.warning("database unavailable: %s", getattr(exc, "orig", None) or exc)
+        return problem(
+            request,
+            503,
+            "database_unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            title_code="service_unavailable",
+        )
     log.exception("unhandled error", exc_info=exc)
     return problem(request, 500, "internal_error")
 
@@ -172,5 +210,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(e.DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -11,6 +11,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 import orjson
 from starlette.responses import Response
 
+from domain.masking import scrub_text
 from domain.open311 import MEDIA_TYPES, Format
 
 # Where the facade is served: everything under it answers in the spec's formats.
@@ -78,11 +79,12 @@ def respond(fmt: Format, root: str, document: Any, *, status: int = 200) -> Resp
 
 def errors(fmt: Format, status: int, descriptions: list[str]) -> Response:
     """The spec's error document: an array of {code, description} with the HTTP status as
-    the code ("In most cases, this should match the HTTP status code")."""
+    the code ("In most cases, this should match the HTTP status code"). A full ID or phone
+    number a description quotes (a request id asked for) goes out masked (R-JUR-3)."""
     return respond(
         fmt,
         "errors",
-        [{"code": status, "description": text} for text in descriptions],
+        [{"code": status, "description": scrub_text(text)} for text in descriptions],
         status=status,
     )
 

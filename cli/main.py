@@ -206,12 +206,15 @@ def drain_outbox() -> None:
 
     Prints one JSON line {"queued", "sent", "retried", "failed"}.
     """
-    from services.outbox import drain
-    from services.sms import gateway_from
+    from services.outbox import Sender, drain
+    from services.sms import SmsSender, gateway_from
     from services.webhooks import WebhookSender, fan_out_as_system
 
     async def run(maker: Any, clock: Any) -> dict[str, int]:
-        senders = {"sms": gateway_from(get_settings()), "webhook": WebhookSender(maker, clock)}
+        senders: dict[str, Sender] = {
+            "sms": SmsSender(maker, gateway_from(get_settings())),
+            "webhook": WebhookSender(maker, clock),
+        }
         queued = await fan_out_as_system(maker, clock)
         return {**queued, **await drain(maker, senders, clock)}
 

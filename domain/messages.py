@@ -22,6 +22,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "validation_failed": ("输入数据校验未通过", "The input failed validation"),
     "rate_limited": ("请求过于频繁，请稍后再试", "Too many requests; retry later"),
     "internal_error": ("服务器内部错误", "Internal server error"),
+    "service_unavailable": ("服务暂时不可用", "Service unavailable"),
+    "database_unavailable": (
+        "数据库暂时无法连接，请稍后重试",
+        "The database cannot be reached at the moment; please try again shortly",
+    ),
     "value_unstorable": (
         "提交的数据无法保存（含空字符、超出范围的数值或日期等）",
         "The data sent cannot be stored (a NUL character, a number or date out of range, …)",

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from sqlalchemy import func, insert, select, text
 
+from domain.masking import Mask
 from domain.principal import SYSTEM_SCOPE
 from services.context import Ctx
 from services.db import set_scope
@@ -164,6 +165,11 @@ async def verify_chain(ctx: Ctx) -> ChainReport:
         await set_scope(ctx.session, ctx.principal.scope)
     return chain_report(row)
 
+
+TARGET = "audit_entry"
+# What an entry may quote of a record: its diff holds the fields as they were, the reason is
+# the actor's own words.
+ENTRY_MASK = {"before": Mask.EMBEDDED, "after": Mask.EMBEDDED, "reason": Mask.EMBEDDED}
 
 _ENTRY_COLUMNS = (
     AuditEntry.id,

@@ -3,8 +3,11 @@
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,11 +27,26 @@ USER_SETTING = "grid.user"
 
 
 def make_engine(url: str | None = None, **kwargs: object) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url or get_settings().database_url,
         pool_pre_ping=True,
+        # Statement parameters carry ID and phone numbers: kept out of the engine's log echo
+        # and out of the text of its exceptions, which end up in logs (R-JUR-3).
+        hide_parameters=True,
         **kwargs,
     )
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    return engine
+
+
+def _connect(dialect: Dialect, record: object, cargs: Any, cparams: Any) -> Any:
+    """Connect as the dialect does. A server that cannot be reached (refused, unreachable,
+    timed out) is raised as the OperationalError other drivers give for it: asyncpg lets the
+    bare OSError through, which could not be told from a file's."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as exc:
+        raise OperationalError(None, None, exc, connection_invalidated=True) from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

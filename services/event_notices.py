@@ -47,9 +47,10 @@ notes AS (
     FROM r
     RETURNING id
 ),
+-- The recipient by id, not number: the number is read as the text goes out (services.sms).
 sms AS (
     INSERT INTO outbox (kind, payload, created_at, available_at)
-    SELECT 'sms', jsonb_build_object('phone', phone, 'text', :signature || body,
+    SELECT 'sms', jsonb_build_object('text', :signature || body,
                                      'user_id', user_id, 'event_id', event_id),
            :now, :now
     FROM r

@@ -47,9 +47,10 @@ notes AS (
     FROM r
     RETURNING user_id
 ),
+-- The recipient by id, not number: the number is read as the text goes out (services.sms).
 sms AS (
     INSERT INTO outbox (kind, payload, created_at, available_at)
-    SELECT 'sms', jsonb_build_object('phone', phone, 'text', :signature || :title,
+    SELECT 'sms', jsonb_build_object('text', :signature || :title,
                                      'user_id', user_id, 'notice_id', :notice),
            :now, :now
     FROM r

@@ -9,10 +9,11 @@ from arq.cron import CronJob
 from arq.typing import StartupShutdown, WorkerCoroutine
 from arq.worker import Function
 
+from services import log_privacy
 from services.clock import SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
-from services.sms import gateway_from
+from services.sms import SmsSender, gateway_from
 from services.storage import storage_from
 from services.webhooks import WebhookSender
 from workers.daily import remind_daily_reports
@@ -26,6 +27,7 @@ from workers.supervision import assess, sweep
 
 async def startup(ctx: dict[str, Any]) -> None:
     """Resources shared by every job of this worker process."""
+    log_privacy.install()
     engine = make_engine(get_settings().database_url)
     ctx["engine"] = engine
     ctx["sessionmaker"] = make_sessionmaker(engine)
@@ -33,7 +35,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["storage"] = storage_from(get_settings())
     # Outbox kinds and who delivers them; a misconfigured sender stops the worker at start.
     ctx["senders"] = {
-        "sms": gateway_from(get_settings()),
+        "sms": SmsSender(ctx["sessionmaker"], gateway_from(get_settings())),
         "webhook": WebhookSender(ctx["sessionmaker"], ctx["clock"]),
     }
 

@@ -1,5 +1,9 @@
-"""The audit trail and its chain verification (R-AUD-1)."""
+"""The audit trail and its chain verification (R-AUD-1).
 
+The trail keeps what changed as it was, full ID and phone numbers included; it is read like
+the records themselves (R-JUR-3): masked without `pii:read`, and a full read is audited."""
+
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,7 +15,7 @@ from api.schemas.common import PROBLEM_RESPONSES, PageOut
 from api.schemas.users import AUDIT_COLUMNS, AuditEntryOut, ChainReportOut
 from domain.errors import PermissionDenied
 from domain.permissions import Perm
-from services import audit
+from services import audit, masking
 from services.context import Ctx
 from services.models import AuditEntry
 
@@ -35,7 +39,8 @@ async def list_audit(
         target_id=target_id,
         action=action,
     )
-    return PageOut[AuditEntryOut].model_validate(result, from_attributes=True)
+    shown = await masking.present(ctx, result.items, audit.ENTRY_MASK, target_type=audit.TARGET)
+    return PageOut[AuditEntryOut].model_validate(replace(result, items=shown), from_attributes=True)
 
 
 @router.get("/export", response_class=StreamingResponse)
@@ -61,8 +66,9 @@ async def export_audit(
         AUDIT_COLUMNS,
         fmt=format,
         filename="审计日志",
-        target_type="audit_entry",
+        target_type=audit.TARGET,
         filters=filters,
+        mask=audit.ENTRY_MASK,
         convert=audit.export_row,
     )
 

@@ -17,7 +17,6 @@ import asyncpg
 import pytest
 import xlsxwriter
 from arq.constants import default_queue_name, job_key_prefix
-from arq.worker import Worker
 from fastapi import FastAPI
 from httpx import AsyncClient
 from python_calamine import CalamineWorkbook
@@ -27,24 +26,17 @@ from services import imports
 from tests import territory
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth
-from tests.routes.imports import REGISTRY, URL, csv_file
+from tests.routes.imports import REGISTRY, URL, burst_worker, csv_file
+from tests.routes.imports import template_row as row
 from tests.routes.people import resident_id
 from tests.territory import SUPERUSER_DSN, ImportTerritory, import_territory
 from workers.imports import requeue_imports
-from workers.queue import create_pool, deserialize, redis_settings, serialize
-from workers.settings import WorkerSettings, shutdown, startup
+from workers.queue import create_pool
 
 REGION = "650502"
 POOL = "/api/v1/import-pool"
 HEADERS = TEMPLATES[REGISTRY].headers
 real_client = territory.real_client
-
-
-def row(**cells: str) -> list[str]:
-    """A template row from cells by column key."""
-    by_key = {c.key: c.header for c in TEMPLATES[REGISTRY].columns}
-    named = {by_key[k]: v for k, v in cells.items()}
-    return [named.get(h, "") for h in HEADERS]
 
 
 def upload(district_id: Any, body: bytes, filename: str = "people.csv") -> dict[str, Any]:
@@ -423,24 +415,6 @@ async def test_racing_claims_of_one_row_one_wins_r_imp_2(
         await conn.close()
 
 
-async def _burst() -> None:
-    """A real arq worker on the tests' Redis, until the queue is empty."""
-    worker = Worker(
-        functions=WorkerSettings.functions,
-        redis_settings=redis_settings(),
-        job_serializer=serialize,
-        job_deserializer=deserialize,
-        on_startup=startup,
-        on_shutdown=shutdown,
-        burst=True,
-        poll_delay=0.05,
-    )
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-
-
 async def test_the_arq_worker_runs_the_import_job_r_imp_1(
     real_client: AsyncClient, place: Place
 ) -> None:
@@ -449,7 +423,7 @@ async def test_the_arq_worker_runs_the_import_job_r_imp_1(
     body = csv_file([row(name="孙八"), row(name="周九")])
     r = await real_client.post(URL, headers=place.headers, **upload(place.district_id, body))
     assert r.status_code == 202
-    await _burst()
+    await burst_worker()
     shown = (await real_client.get(f"{URL}/{r.json()['id']}", headers=place.headers)).json()
     assert (shown["state"], shown["rows_accepted"]) == ("done", 2)
 
@@ -475,7 +449,7 @@ async def test_an_upload_whose_job_was_lost_is_enqueued_again_r_imp_1(
         assert first["enqueued"] >= 1
         again = await requeue_imports(ctx)
         assert again["enqueued"] == 0  # already waiting
-        await _burst()
+        await burst_worker()
     finally:
         await pool.aclose()
     shown = (await real_client.get(f"{URL}/{import_id}", headers=place.headers)).json()
@@ -566,7 +540,7 @@ async def test_an_import_whose_worker_died_is_run_again_once_r_imp_1(
         assert await _pool_rows(import_id) == 0
         again = await requeue_imports(ctx)
         assert (again["requeued"], again["enqueued"]) == (0, 0)
-        await _burst()
+        await burst_worker()
     finally:
         await pool.aclose()
     shown = (await real_client.get(f"{URL}/{import_id}", headers=place.headers)).json()

@@ -16,9 +16,9 @@ from domain.principal import SYSTEM_SCOPE
 from services.db import set_scope
 from services.map_layers import LAYERS
 from services.models import House, OrgUnit, Person, PersonTag, WorkerPosition
-from tests.api.test_masking_scan import leaks
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth
+from tests.pii import leaks
 from tests.routes import houses as house_factories
 from tests.routes import places as place_factories
 from tests.routes.events import make_event

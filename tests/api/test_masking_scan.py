@@ -3,25 +3,18 @@ table — reads and writes, records, lists and their CSV and XLSX exports — an
 whatever its status, carries a valid full ID number or a full mobile phone number. Only the
 reveal routes show full values: that is their audited purpose."""
 
-import io
-import re
-import zipfile
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
-from stdnum.cn import ric
 
 from tests.conftest import MovableClock
 from tests.factories import World, auth
+from tests.pii import exported_text, leaks
 from tests.routes import collect, prepare
 
 TABLE = collect()
-ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
-MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
-# Record ids are random UUIDs whose hex groups can hold eleven digits that look like a phone.
-UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 REGISTRY_PREFIXES = (
     "/api/v1/people",
     "/api/v1/households",
@@ -41,12 +34,6 @@ REGISTRY_PREFIXES = (
     "/api/v1/import-pool",
     "/api/v1/comparisons",
 )
-
-
-def leaks(body: str) -> list[str]:
-    body = UUID.sub("<uuid>", body)
-    found = [m for m in ID_NUMBER.findall(body) if ric.is_valid(m)]
-    return found + MOBILE.findall(body)
 
 
 def _registry(path: str) -> bool:
@@ -147,14 +134,6 @@ async def test_lists_and_exports_are_masked_for_a_grid_worker(
     for fmt in ("csv", "xlsx"):
         exported = await client.get(f"{path}/export", params={"format": fmt}, headers=headers)
         assert leaks(exported_text(exported.content, fmt)) == []
-
-
-def exported_text(body: bytes, fmt: str) -> str:
-    """An export's text: the CSV itself, or every XML part of the XLSX package."""
-    if fmt == "csv" or not body.startswith(b"PK"):
-        return body.decode("utf-8-sig")
-    with zipfile.ZipFile(io.BytesIO(body)) as book:
-        return "".join(book.read(name).decode() for name in book.namelist())
 
 
 def test_the_worker_really_read_records() -> None:

@@ -112,7 +112,7 @@ class Fuzz:
 
 
 # The demo's placement of each role (services.bootstrap), on the test territory.
-def _home(world: World, role: Role) -> dict[str, Any]:
+def role_home(world: World, role: Role) -> dict[str, Any]:
     if role in (Role.GRID_WORKER, Role.GRID_LEADER):
         return {"unit": world.g1}
     if role == Role.COMMUNITY_STAFF:
@@ -138,7 +138,7 @@ async def open_fuzz(app: FastAPI, connection: AsyncConnection, clock: Clock) -> 
         world = await build_world(s, clock)
         users: dict[Role, User] = {
             role: await make_user(
-                s, roles=[role.value], username=f"fuzz_{role.value}", **_home(world, role)
+                s, roles=[role.value], username=f"fuzz_{role.value}", **role_home(world, role)
             )
             for role in Role
         }

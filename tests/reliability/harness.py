@@ -127,9 +127,15 @@ def service_env(*, redis_url: str, database_url: str | None = None) -> dict[str,
 
 
 @contextlib.contextmanager
-def api_server(env: dict[str, str], log: IO[bytes] | None = None) -> Iterator[str]:
+def api_server(
+    env: dict[str, str], log: IO[bytes] | None = None, *, access_log: bool = False
+) -> Iterator[str]:
     """uvicorn serving the app on a free port of the loopback. The socket listens before
-    uvicorn starts (`--fd`), so the first call simply waits in the backlog."""
+    uvicorn starts (`--fd`), so the first call simply waits in the backlog. Quiet unless
+    `access_log`: then uvicorn logs as `gridctl serve` has it, every request included."""
+    verbosity = (
+        ("--log-level", "info") if access_log else ("--log-level", "warning", "--no-access-log")
+    )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
@@ -137,7 +143,7 @@ def api_server(env: dict[str, str], log: IO[bytes] | None = None) -> Iterator[st
     server = subprocess.Popen(
         [
             *(sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"),
-            *("--fd", str(sock.fileno()), "--log-level", "warning", "--no-access-log"),
+            *("--fd", str(sock.fileno()), *verbosity),
         ],
         cwd=ROOT,
         env=env,
@@ -258,3 +264,42 @@ async def tcp_proxy(target_port: int) -> AsyncIterator[TcpProxy]:
     finally:
         if proxy._server is not None:
             await proxy.cut()
+
+
+def _pg_error(sqlstate: str, message: str) -> bytes:
+    """A PostgreSQL ErrorResponse message (protocol 3.0) at severity FATAL."""
+    fields = b"".join(
+        tag + value.encode() + b"\0"
+        for tag, value in ((b"S", "FATAL"), (b"V", "FATAL"), (b"C", sqlstate), (b"M", message))
+    )
+    body = fields + b"\0"
+    return b"E" + (len(body) + 4).to_bytes(4, "big") + body
+
+
+# The request a client sends to ask for TLS before its startup message (protocol 3.0).
+_SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
+
+
+@contextlib.asynccontextmanager
+async def postgres_starting_up() -> AsyncIterator[int]:
+    """A port where a PostgreSQL server is still starting up, as after a restart: every
+    connection is answered 57P03 `the database system is starting up` and closed."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            first = await reader.readexactly(8)
+            if first == _SSL_REQUEST:
+                writer.write(b"N")  # no TLS; the startup message comes next
+                first = await reader.readexactly(4)
+            length = int.from_bytes(first[:4], "big")
+            await reader.readexactly(length - len(first))
+            writer.write(_pg_error("57P03", "the database system is starting up"))
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()

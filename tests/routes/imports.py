@@ -7,6 +7,7 @@ import io
 import uuid
 from typing import Any
 
+from arq.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.imports import TEMPLATES
@@ -17,11 +18,38 @@ from services.models import Import, ImportRow, OrgUnit
 from tests.factories import World, system_ctx
 from tests.routes import Call, ListEntry, Setup
 from tests.routes.people import PERSON_PHONE, make_person, resident_id
+from workers.queue import deserialize, redis_settings, serialize
+from workers.settings import WorkerSettings, shutdown, startup
 
 URL = "/api/v1/imports"
 POOL = "/api/v1/import-pool"
 COMPARE = "/api/v1/comparisons"
 REGISTRY = "people_registered"
+
+
+def template_row(**cells: str) -> list[str]:
+    """A row of the registered-people template from cells by column key."""
+    by_key = {c.key: c.header for c in TEMPLATES[REGISTRY].columns}
+    named = {by_key[k]: v for k, v in cells.items()}
+    return [named.get(h, "") for h in TEMPLATES[REGISTRY].headers]
+
+
+async def burst_worker() -> None:
+    """A real arq worker on the tests' Redis, until the queue is empty."""
+    worker = Worker(
+        functions=WorkerSettings.functions,
+        redis_settings=redis_settings(),
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+        on_startup=startup,
+        on_shutdown=shutdown,
+        burst=True,
+        poll_delay=0.05,
+    )
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
 
 
 def csv_file(rows: list[list[str]], *, headers: list[str] | None = None) -> bytes:
