@@ -24,6 +24,9 @@ SCOPE_SETTING = "grid.scope"
 # The acting user's id: row-level security lets a user read what is addressed to them (their
 # notifications) even where it lies outside their jurisdiction.
 USER_SETTING = "grid.user"
+# A database host that drops packets instead of refusing them is given up on after this long
+# (asyncpg waits 60 s): the request gets its 503 while the caller still waits for an answer.
+CONNECT_TIMEOUT_S = 5
 
 
 def make_engine(url: str | None = None, **kwargs: object) -> AsyncEngine:
@@ -33,6 +36,7 @@ def make_engine(url: str | None = None, **kwargs: object) -> AsyncEngine:
         # Statement parameters carry ID and phone numbers: kept out of the engine's log echo
         # and out of the text of its exceptions, which end up in logs (R-JUR-3).
         hide_parameters=True,
+        connect_args={"timeout": CONNECT_TIMEOUT_S},
         **kwargs,
     )
     event.listen(engine.sync_engine, "do_connect", _connect)

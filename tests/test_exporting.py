@@ -93,7 +93,7 @@ async def _workbook(rows: list[list[Any]], **options: Any) -> CalamineWorkbook:
 
 async def test_r_exp_1_xlsx_cells_keep_their_types_and_text() -> None:
     long = "长" * 40_000
-    rows = [
+    rows: list[list[Any]] = [
         [1, 2.5, "<b>&amp;\"'"],
         [None, "  前后空格  ", "控制\x00字符\x1f"],
         [10**15, float("nan"), long],
