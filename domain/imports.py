@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import (
@@ -185,7 +185,9 @@ class Template:
     def headers(self) -> list[str]:
         return [c.header for c in self.columns]
 
-    @property
+    # Cached: row checks ask for these for every cell of every row (a third of an import's
+    # time went to rebuilding them).
+    @cached_property
     def details_model(self) -> type[BaseModel] | None:
         """The model of the kind-specific details a record keeps, if any."""
         if self.nature == Nature.PERSON:
@@ -194,7 +196,7 @@ class Template:
             return KINDS[TagKind(self.kind)].details
         return None
 
-    @property
+    @cached_property
     def detail_keys(self) -> frozenset[str]:
         """Keys stored in the record's details rather than on the record itself."""
         model = self.details_model
