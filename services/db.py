@@ -26,7 +26,7 @@ SCOPE_SETTING = "grid.scope"
 USER_SETTING = "grid.user"
 # A database host that drops packets instead of refusing them is given up on after this long
 # (asyncpg waits 60 s): the request gets its 503 while the caller still waits for an answer.
-CONNECT_TIMEOUT_S = 5
+CONNECT_TIMEOUT_S = 10
 
 
 def make_engine(url: str | None = None, **kwargs: object) -> AsyncEngine:
