@@ -32,7 +32,10 @@ FROM people p JOIN org_units o ON o.id = p.grid_id LEFT JOIN houses h ON h.id = 
 """
 PERSON_BY_ID = PERSON + "WHERE p.id = $1 AND p.path <@ $2::ltree"
 UNIT_PEOPLE = "WHERE p.path <@ $2::ltree AND p.path <@ (SELECT path FROM org_units WHERE id = $1)"
-NAME_PEOPLE = "WHERE p.path <@ $2::ltree AND (p.name ILIKE $1 OR p.id_number = $3)"
+NAME_PEOPLE = (
+    "WHERE p.path <@ $2::ltree"
+    " AND (p.name ILIKE $1 AND name_grams(p.name) @> name_grams($3) OR p.id_number = $3)"
+)
 HOUSES = """
 SELECT h.id, h.house_no, h.address, h.use, h.grid_id, ST_AsGeoJSON(h.location, 7) AS geometry
 FROM houses h

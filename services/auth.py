@@ -14,6 +14,7 @@ from services import lockout
 from services.db import SCOPE_SETTING, USER_SETTING, set_scope
 from services.models import RefreshToken, User
 from services.passwords import verify_password
+from services.prepared import Prepared
 from services.settings import get_settings
 from services.tokens import issue_access_token, new_refresh_token, refresh_digest
 
@@ -104,39 +105,39 @@ async def _issue(
 
 # The user (migration 0028), the session's row-level-security scope narrowed to their
 # jurisdiction and the acting user named (notifications' policy), in one round trip: this
-# runs before every authenticated request.
-_PRINCIPAL = text(
-    "SELECT p.*, set_config(:scope_setting, CASE WHEN p.is_superuser THEN :system"
-    " ELSE coalesce(p.path, '') END, true) AS scope,"
-    " set_config(:user_setting, p.id::text, true) AS acting"
-    " FROM principal_of(:user_id) AS p"
+# runs before every authenticated request, so it is compiled once.
+_PRINCIPAL = Prepared(
+    text(
+        "SELECT p.*, set_config(:scope_setting, CASE WHEN p.is_superuser THEN :system"
+        " ELSE coalesce(p.path, '') END, true) AS scope,"
+        " set_config(:user_setting, p.id::text, true) AS acting"
+        " FROM principal_of(:user_id) AS p"
+    )
 )
 
 
 async def load_principal(session: AsyncSession, user_id: uuid.UUID) -> Principal:
     """The active user behind a token with roles and permissions, with the session's
     row-level-security scope narrowed to that user's jurisdiction and the user named."""
-    row = (
-        await session.execute(
-            _PRINCIPAL,
-            {
-                "scope_setting": SCOPE_SETTING,
-                "user_setting": USER_SETTING,
-                "system": SYSTEM_SCOPE,
-                "user_id": user_id,
-            },
-        )
-    ).one_or_none()
+    row = await _PRINCIPAL.row(
+        session,
+        {
+            "scope_setting": SCOPE_SETTING,
+            "user_setting": USER_SETTING,
+            "system": SYSTEM_SCOPE,
+            "user_id": user_id,
+        },
+    )
     if row is None:
         raise Unauthenticated("token_invalid")
     return Principal(
-        user_id=row.id,
-        username=row.username,
-        full_name=row.full_name,
-        unit_id=row.unit_id,
-        department_id=row.department_id,
-        scope=row.scope,
-        roles=tuple(row.roles),
-        permissions=frozenset(row.permissions),
-        is_superuser=row.is_superuser,
+        user_id=row["id"],
+        username=row["username"],
+        full_name=row["full_name"],
+        unit_id=row["unit_id"],
+        department_id=row["department_id"],
+        scope=row["scope"],
+        roles=tuple(row["roles"]),
+        permissions=frozenset(row["permissions"]),
+        is_superuser=row["is_superuser"],
     )

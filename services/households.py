@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, cast, delete, func, literal, select, update
+from sqlalchemy import ColumnElement, delete, func, literal, select, update
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from domain.errors import Conflict, FieldError, Invalid, NotFound
@@ -23,10 +23,9 @@ from domain.registry import Status
 from domain.versioning import check_version
 from services.constraints import flush_unique
 from services.context import Ctx
-from services.jurisdiction import in_scope
+from services.jurisdiction import in_scope, within_path
 from services.masking import MaskSpec, present, present_one
 from services.models import Family, FamilyMember, Household, HouseholdMember, Person
-from services.models.base import Ltree
 from services.pagination import AnySelect, Page, paginate
 from services.registry import (
     audit_change,
@@ -34,7 +33,7 @@ from services.registry import (
     grid_for_record,
     lock_record,
     stamp_new,
-    unit_for_record,
+    unit_path,
 )
 
 GROUP_MASKS: MaskSpec = {"address": Mask.ADDRESS, "head_name": Mask.NAME}
@@ -80,8 +79,7 @@ async def within_unit(
 ) -> ColumnElement[bool]:
     """Rows whose path lies in the subtree of a unit of the caller's jurisdiction (any level:
     a grid is a unit too); a unit outside it is unknown (404)."""
-    unit = await unit_for_record(ctx, unit_id)
-    return path.op("<@", return_type=None)(cast(literal(unit.path), Ltree()))
+    return within_path(path, literal(await unit_path(ctx, unit_id)))
 
 
 def _select(kind: GroupKind) -> AnySelect:

@@ -13,9 +13,22 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal_column, or_, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    String,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 
 from domain import id_numbers
 from domain.errors import Conflict, FieldError, Invalid, NotFound
@@ -36,10 +49,11 @@ from domain.versioning import check_version
 from services import households
 from services.constraints import flush_unique
 from services.context import Ctx
-from services.jurisdiction import in_scope
+from services.jurisdiction import in_scope, in_scope_param, scope_params, within_path
 from services.masking import MaskSpec, present, present_one, reveal
 from services.models import House, OrgUnit, Person
-from services.pagination import AnySelect, Page, paginate
+from services.pagination import AnySelect, Keyset, Page
+from services.prepared import Prepared
 from services.registry import (
     audit_change,
     change_status,
@@ -48,6 +62,7 @@ from services.registry import (
     reactivate,
     stamp_new,
     status_history,
+    unit_path,
 )
 
 TARGET = "person"
@@ -129,21 +144,33 @@ _SELECT: AnySelect = (
 )
 
 
+def _named(person: dict[str, Any]) -> dict[str, Any]:
+    """A selected row under the names the API gives its fields."""
+    person["grid_code"] = person.pop("code")
+    return person
+
+
 def _row(row: Any) -> dict[str, Any]:
-    data = dict(row._mapping)
-    data["grid_code"] = data.pop("code")
-    return data
+    return _named(dict(row._mapping))
+
+
+@cache
+def _by_id(everything: bool) -> Prepared:
+    return Prepared(
+        _SELECT.where(
+            Person.id == bindparam("person_id", type_=Uuid()),
+            in_scope_param(Person.path, everything=everything),
+        )
+    )
 
 
 async def _fetch(ctx: Ctx, person_id: uuid.UUID) -> dict[str, Any]:
-    row = (
-        await ctx.session.execute(
-            _SELECT.where(Person.id == person_id, in_scope(Person.path, ctx.principal))
-        )
-    ).one_or_none()
-    if row is None:
+    person = await _by_id(ctx.principal.sees_everything).row(
+        ctx.session, {"person_id": person_id, **scope_params(ctx.principal)}
+    )
+    if person is None:
         raise NotFound("person_not_found")
-    return _row(row)
+    return _named(person)
 
 
 async def get_person(ctx: Ctx, person_id: uuid.UUID) -> dict[str, Any]:
@@ -163,38 +190,104 @@ class PersonFilters:
     q: str | None = None
 
 
-def _search(q: str) -> ColumnElement[bool]:
-    """Names match by substring (trigram index). Identities match only whole — a resident ID
-    (a 15-digit one as upgraded) or an overseas document number — since partial matches
-    would let a masked caller uncover a number digit by digit."""
-    number = id_numbers.normalise(q)
-    numbers = {number}
-    if re.fullmatch(r"\d{15}", number):
-        numbers.add(id_numbers.upgrade(number))
+def _search() -> ColumnElement[bool]:
+    """Names match by substring: the index of their characters and pairs (migration 0038)
+    finds the candidates and ILIKE keeps the exact matches — written first, so the cheap
+    comparison rejects a candidate before its grams are recomputed. Identities match only
+    whole — a resident ID (a 15-digit one as upgraded) or an overseas document number —
+    since partial matches would let a masked caller uncover a number digit by digit."""
     # Spelled like the expression index on overseas document numbers, so the index serves it.
     document_number = Person.details.op("->>")(literal_column("'document_number'"))
+    grams = func.name_grams
     return or_(
-        Person.name.icontains(q, autoescape=True),
-        Person.id_number.in_(numbers),
-        and_(Person.kind == Kind.OVERSEAS, document_number == number),
+        and_(
+            Person.name.icontains(bindparam("q_like", type_=String()), escape=_LIKE_ESCAPE),
+            grams(Person.name).op("@>")(grams(bindparam("q", type_=String()))),
+        ),
+        Person.id_number == any_(bindparam("numbers", type_=ARRAY(String()))),
+        and_(Person.kind == Kind.OVERSEAS, document_number == bindparam("number", type_=String())),
     )
 
 
-async def people_query(ctx: Ctx, filters: PersonFilters) -> AnySelect:
-    """People in jurisdiction matching the filters (shared by the list and its export);
-    `unit_id` may be any unit: the people of its subtree."""
-    stmt = _SELECT.where(in_scope(Person.path, ctx.principal))
-    if filters.unit_id is not None:
-        stmt = stmt.where(await households.within_unit(ctx, Person.path, filters.unit_id))
-    if filters.kind is not None:
-        stmt = stmt.where(Person.kind == filters.kind)
-    if filters.status is not None:
-        stmt = stmt.where(Person.status == filters.status)
-    if filters.house_id is not None:
-        stmt = stmt.where(Person.house_id == filters.house_id)
-    if filters.q:
-        stmt = stmt.where(_search(filters.q))
+_LIKE_ESCAPE = "/"
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by LIKE … ESCAPE `_LIKE_ESCAPE` (SQLAlchemy's autoescape)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _search_params(q: str) -> dict[str, Any]:
+    number = id_numbers.normalise(q)
+    numbers = [number]
+    if re.fullmatch(r"\d{15}", number):
+        numbers.append(id_numbers.upgrade(number))
+    return {"q": q, "q_like": _like_escaped(q), "numbers": numbers, "number": number}
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Which filters a list applies, and whether the caller sees the whole tree: one
+    compiled statement per shape, the filters' values bound."""
+
+    everything: bool
+    unit: bool
+    kind: bool
+    status: bool
+    house: bool
+    q: bool
+
+
+@cache
+def _filtered(shape: _Shape) -> AnySelect:
+    stmt = _SELECT.where(in_scope_param(Person.path, everything=shape.everything))
+    if shape.unit:
+        stmt = stmt.where(within_path(Person.path, bindparam("unit_path", type_=String())))
+    if shape.kind:
+        stmt = stmt.where(Person.kind == bindparam("kind", type_=String()))
+    if shape.status:
+        stmt = stmt.where(Person.status == bindparam("status", type_=String()))
+    if shape.house:
+        stmt = stmt.where(Person.house_id == bindparam("house_id", type_=Uuid()))
+    if shape.q:
+        stmt = stmt.where(_search())
     return stmt
+
+
+@cache
+def _pages(shape: _Shape) -> Keyset:
+    return Keyset(_filtered(shape), (OrgUnit.code, Person.id))
+
+
+async def _query(ctx: Ctx, filters: PersonFilters) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of the filtered list and the values it binds; `unit_id` may be any unit of
+    the jurisdiction (404 otherwise): the people of its subtree."""
+    params = scope_params(ctx.principal)
+    if filters.unit_id is not None:
+        params["unit_path"] = await unit_path(ctx, filters.unit_id)
+    if filters.kind is not None:
+        params["kind"] = filters.kind.value
+    if filters.status is not None:
+        params["status"] = filters.status.value
+    if filters.house_id is not None:
+        params["house_id"] = filters.house_id
+    if filters.q:
+        params.update(_search_params(filters.q))
+    shape = _Shape(
+        everything=ctx.principal.sees_everything,
+        unit=filters.unit_id is not None,
+        kind=filters.kind is not None,
+        status=filters.status is not None,
+        house=filters.house_id is not None,
+        q=bool(filters.q),
+    )
+    return shape, params
+
+
+async def people_query(ctx: Ctx, filters: PersonFilters) -> AnySelect:
+    """People in jurisdiction matching the filters, as a statement (the list's export)."""
+    shape, params = await _query(ctx, filters)
+    return _filtered(shape).params(params)
 
 
 async def list_people(
@@ -202,14 +295,8 @@ async def list_people(
 ) -> Page[dict[str, Any]]:
     """A keyset page of people, masked for the caller. Cursors carry the sort key in clear
     and names are personal data (R-JUR-3), so the list runs grid by grid, not by name."""
-    page = await paginate(
-        ctx.session,
-        await people_query(ctx, filters),
-        key=(OrgUnit.code, Person.id),
-        limit=limit,
-        cursor=cursor,
-        convert=_row,
-    )
+    shape, params = await _query(ctx, filters)
+    page = await _pages(shape).page(ctx.session, params, limit=limit, cursor=cursor, convert=_named)
     items = await present(ctx, page.items, PERSON_MASKS, target_type=TARGET)
     return Page(items=items, next_cursor=page.next_cursor, total=page.total)
 

@@ -4,7 +4,7 @@ record for a write, life-cycle transitions with reason and time, and audited cha
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domain.errors import Conflict, FieldError, Invalid, NotFound
@@ -15,6 +15,7 @@ from services.context import Ctx
 from services.jurisdiction import in_scope, path_in_scope
 from services.models import OrgUnit, StatusChange
 from services.models.registry import RegistryRecord
+from services.prepared import Prepared
 
 R = TypeVar("R", bound=RegistryRecord)
 
@@ -28,6 +29,10 @@ async def grid_for_record(ctx: Ctx, grid_id: uuid.UUID, field: str = "grid_id") 
     return unit
 
 
+def _unit_not_found(field: str) -> NotFound:
+    return NotFound("org_unit_not_found", errors=[FieldError(field, "org_unit_not_found")])
+
+
 async def unit_for_record(ctx: Ctx, unit_id: uuid.UUID, field: str = "unit_id") -> OrgUnit:
     """The live unit (any level) a record belongs to, inside the caller's jurisdiction."""
     unit = (
@@ -36,8 +41,24 @@ async def unit_for_record(ctx: Ctx, unit_id: uuid.UUID, field: str = "unit_id") 
         )
     ).scalar_one_or_none()
     if unit is None or not path_in_scope(unit.path, ctx.principal):
-        raise NotFound("org_unit_not_found", errors=[FieldError(field, "org_unit_not_found")])
+        raise _unit_not_found(field)
     return unit
+
+
+# Lists filtered by a unit ask for its path on every page.
+_LIVE_UNIT_PATH = Prepared(
+    select(OrgUnit.path).where(OrgUnit.id == bindparam("unit_id"), OrgUnit.deleted_at.is_(None))
+)
+
+
+async def unit_path(ctx: Ctx, unit_id: uuid.UUID, field: str = "unit_id") -> str:
+    """The path of a live unit (any level) inside the caller's jurisdiction, whose subtree a
+    list is filtered to; outside the jurisdiction the unit does not exist (404)."""
+    row = await _LIVE_UNIT_PATH.row(ctx.session, {"unit_id": unit_id})
+    if row is None or not path_in_scope(row["path"], ctx.principal):
+        raise _unit_not_found(field)
+    path: str = row["path"]
+    return path
 
 
 async def lock_record(

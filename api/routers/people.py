@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import Paging, requires
 from api.etag import expected_version, set_etag
 from api.exporting import ExportFormat, export_list
+from api.json_out import Shape
 from api.schemas.common import PROBLEM_RESPONSES, PageOut
 from api.schemas.people import (
     PERSON_COLUMNS,
@@ -24,10 +25,13 @@ from api.schemas.people import (
 from domain.people import Kind
 from domain.permissions import Perm
 from domain.registry import Status
+from domain.versioning import etag
 from services import people
 from services.context import Ctx
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"], responses=PROBLEM_RESPONSES)
+# The hot reads answer from the service's rows (api.json_out).
+PERSON = Shape(PersonOut)
 Q = Annotated[
     str | None,
     Query(max_length=100, description="name (substring), or a whole ID or document number"),
@@ -69,12 +73,12 @@ async def list_people(
     status: Status | None = None,
     house_id: uuid.UUID | None = None,
     q: Q = None,
-) -> PageOut[PersonOut]:
+) -> Response:
     filters = people.PersonFilters(
         unit_id=unit_id, kind=kind, status=status, house_id=house_id, q=q
     )
     result = await people.list_people(ctx, filters, limit=page.limit, cursor=page.cursor)
-    return PageOut[PersonOut].model_validate(result, from_attributes=True)
+    return PERSON.page_response(result)
 
 
 @router.get("/export", response_class=StreamingResponse)
@@ -108,9 +112,10 @@ async def export_people(
 
 @router.get("/{person_id}", response_model=PersonOut)
 async def get_person(
-    person_id: uuid.UUID, response: Response, ctx: Annotated[Ctx, requires(Perm.POPULATION_READ)]
-) -> PersonOut:
-    return _out(await people.get_person(ctx, person_id), response)
+    person_id: uuid.UUID, ctx: Annotated[Ctx, requires(Perm.POPULATION_READ)]
+) -> Response:
+    person = await people.get_person(ctx, person_id)
+    return PERSON.response(person, headers={"ETag": etag(person["version"])})
 
 
 @router.patch("/{person_id}", response_model=PersonOut)

@@ -12,13 +12,13 @@ the counters); the app role only reads them, under the same row-level security a
 everything else.
 
 Revision ID: 0043
-Revises: 0042
+Revises: 0038
 """
 
 from alembic import op
 
 revision = "0043"
-down_revision = "0042"
+down_revision = "0038"
 branch_labels = None
 depends_on = None
 

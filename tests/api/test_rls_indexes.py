@@ -1,5 +1,5 @@
 """Row-level security must not cost the searches their indexes (R-POP-1 search, R-JUR-1):
-under a caller's scope, a name search can still be answered from the trigram index."""
+under a caller's scope, a name search can still be answered from the index of its grams."""
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +12,7 @@ from services.db import set_scope
 from tests.factories import World
 
 
-async def test_a_name_search_under_row_level_security_uses_the_trigram_index(
+async def test_a_name_search_under_row_level_security_uses_the_grams_index(
     session: AsyncSession, world: World
 ) -> None:
     principal = Principal(
@@ -36,4 +36,4 @@ async def test_a_name_search_under_row_level_security_uses_the_trigram_index(
     await session.execute(text("SET LOCAL enable_seqscan = off"))
     await session.execute(text("SET LOCAL enable_indexscan = off"))
     plan = "\n".join((await session.execute(text(f"EXPLAIN {sql}"))).scalars())
-    assert "ix_people_name_trgm" in plan, plan
+    assert "ix_people_name_grams" in plan, plan
