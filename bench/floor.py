@@ -20,6 +20,7 @@ import orjson
 
 from domain.workflow import OPEN_STATES
 from services.db import SCOPE_SETTING, USER_SETTING
+from services.tiles import CLUSTER_BELOW_ZOOM, cluster_window
 
 PERSON = """
 SELECT p.id, p.grid_id, o.code AS grid_code, p.kind, p.id_number, p.name, p.former_name,
@@ -52,14 +53,17 @@ SELECT ST_AsMVT(features.*, 'houses', 4096, 'geom') FROM (
       AND h.path <@ $4::ltree
 ) AS features
 """
+# Low zooms add up the point counts per cell (migration 0039) the window names.
 TILE_CLUSTERS = """
 SELECT ST_AsMVT(features.*, 'houses', 4096, 'geom') FROM (
-    SELECT ST_AsMVTGeom(ST_Centroid(ST_Collect(ST_Transform(h.location, 3857))),
-                        ST_TileEnvelope($1, $2, $3), 4096, 64, true) AS geom, count(*) AS count
-    FROM houses h
-    WHERE h.status = 'active' AND h.location && ST_Transform(ST_TileEnvelope($1, $2, $3), 4326)
-      AND h.path <@ $4::ltree
-    GROUP BY ST_SnapToGrid(ST_Transform(h.location, 3857), $5)
+    SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(sum(c.sum_x) / sum(c.n), sum(c.sum_y) / sum(c.n)),
+                                   3857),
+                        ST_TileEnvelope($1, $2, $3), 4096, 64, true) AS geom, sum(c.n) AS count
+    FROM map_cells c
+    WHERE c.layer = 'houses' AND c.level = $5 AND c.cx BETWEEN $7 AND $8
+      AND c.cy BETWEEN $9 AND $10 AND c.path <@ $4::ltree
+    GROUP BY c.cx >> $6, c.cy >> $6
+    HAVING sum(c.n) > 0
 ) AS features
 """
 REPORT = """
@@ -88,7 +92,6 @@ a AS (
 )
 UPDATE events SET current_step_id = $6 WHERE id = $2
 """
-CELL = 40_075_016.68557849 / 64
 # The command centre's dashboard (services.command_centre): its statements as they compile.
 OPEN_NAMES = frozenset(state.value for state in OPEN_STATES)
 OPEN = ", ".join(f"'{name}'" for name in sorted(OPEN_NAMES))
@@ -260,8 +263,10 @@ async def _route(method: str, path: str, query: dict[str, list[str]], body: byte
         return await _houses(CIRCLE, lon, lat, area["radius_m"], area["radius_m"] / 80_000)
     if parts[0] == "tiles":
         z, x, y = (int(v) for v in parts[1:4])
-        if z < 14:
-            return await _value(TILE_CLUSTERS, z, x, y, SCOPE, CELL / 2**z)
+        if z < CLUSTER_BELOW_ZOOM:
+            w = cluster_window(z, x, y)
+            cells = (w["level"], w["shift"], w["x0"], w["x1"], w["y0"], w["y1"])
+            return await _value(TILE_CLUSTERS, z, x, y, SCOPE, *cells)
         return await _value(TILE_POINTS, z, x, y, SCOPE)
     if parts[0] == "events" and method == "POST":
         report = orjson.loads(body)

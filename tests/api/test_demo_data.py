@@ -663,5 +663,6 @@ async def test_vector_tiles_use_the_spatial_index_on_the_demo_data_r_map_2(demo:
     lon, lat, z = 75.97, 39.46, 16
     x = int((lon + 180) / 360 * 2**z)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
-    plan = await _plan(demo, tiles.tile_query(_map_reader(demo), LAYERS["people"], z, x, y))
+    statement, params = tiles.tile_query(_map_reader(demo), LAYERS["people"], z, x, y)
+    plan = await _plan(demo, statement.params(params))
     assert "ix_people_location" in plan, plan
