@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, any_, exists
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import InstrumentedAttribute
 
 from domain.masking import Mask
@@ -60,7 +61,10 @@ def _rented(value: str) -> ColumnElement[bool]:
 
 
 def _open_event(value: str) -> ColumnElement[bool]:
-    return _yes_no(Event.state.in_([state.value for state in OPEN_STATES]), value)
+    # `= ANY (ARRAY[...])`, not IN: an IN list is expanded per execution, and map statements
+    # are compiled once (services.prepared).
+    open_states = array([state.value for state in OPEN_STATES])
+    return _yes_no(Event.state == any_(open_states), value)
 
 
 LAYERS: dict[str, Layer] = {

@@ -4,9 +4,9 @@ total, a keyset page of items and optionally GeoJSON. Every predicate is index-f
 bounding-box test the GiST index answers first, then the exact test.
 
 A call is one statement whatever the number of layers: per layer its total and its page as
-JSON that PostgreSQL builds. The statement is built once per shape (layers, kind of area,
-filters, cursors, kind of caller) and run with the values bound — building and keying it
-again would cost more than the query."""
+JSON that PostgreSQL builds. The statement is built and compiled once per shape (layers, kind
+of area, filters, cursors, kind of caller) and run with the values bound — building, keying
+and compiling it again would cost more than the query."""
 
 import math
 import uuid
@@ -26,7 +26,8 @@ from services.context import Ctx, business_time
 from services.jurisdiction import SCOPE_PARAM, in_bound_scope
 from services.map_layers import LAYERS, Layer, layer_filters
 from services.masking import present
-from services.pagination import AnySelect, decode_cursor, encode_cursor
+from services.pagination import decode_cursor, encode_cursor
+from services.prepared import Prepared
 from services.registry import unit_for_record
 from services.spatial import boxed, geometry_bind, geometry_value
 
@@ -71,8 +72,8 @@ async def query(
     layers = [_layer(ctx, name) for name in dict.fromkeys(layer_names)]
     for layer in layers:
         _check_filters(layer, filters.get(layer.name, {}))
-    statement, params = await query_statement(ctx, area, layers, filters, cursors, limit)
-    row = (await ctx.session.execute(statement, params)).one()
+    prepared, params = await query_statement(ctx, area, layers, filters, cursors, limit)
+    row = await prepared.row(ctx.session, params)
     return {
         layer.name: await _result(ctx, layer, row[2 * i], row[2 * i + 1], limit, with_geojson)
         for i, layer in enumerate(layers)
@@ -86,7 +87,7 @@ async def query_statement(
     filters: dict[str, dict[str, str]],
     cursors: dict[str, str],
     limit: int,
-) -> tuple[AnySelect, dict[str, Any]]:
+) -> tuple[Prepared, dict[str, Any]]:
     """The one statement of a call — per layer a total and the page as JSON text — and the
     values to run it with."""
     kind, params = await _area_values(ctx, area)
@@ -104,7 +105,7 @@ async def query_statement(
 
 
 @lru_cache(maxsize=256)
-def _statement(shapes: tuple[LayerShape, ...], kind: AreaKind, whole_tree: bool) -> AnySelect:
+def _statement(shapes: tuple[LayerShape, ...], kind: AreaKind, whole_tree: bool) -> Prepared:
     columns: list[Any] = []
     for i, shape in enumerate(shapes):
         layer = LAYERS[shape.name]
@@ -132,7 +133,7 @@ def _statement(shapes: tuple[LayerShape, ...], kind: AreaKind, whole_tree: bool)
             total.scalar_subquery().label(f"total_{i}"),
             items.scalar_subquery().cast(Text).label(f"items_{i}"),
         ]
-    return select(*columns)
+    return Prepared.of(select(*columns))
 
 
 def _area_clause(layer: Layer, kind: AreaKind) -> ColumnElement[bool]:

@@ -4,8 +4,9 @@ masking holds whoever looks. From zoom 14 a tile shows the points; below, counte
 on a grid of 64 × 64 cells a tile, added up from the layer's point counts per cell
 (`map_cells`, migration 0039) so a tile costs the same whatever the number of points.
 
-Each statement is built once (per layer and kind of caller) and run with the tile's values
-bound: building and keying a statement costs more than PostgreSQL takes for most tiles."""
+Each statement is built and compiled once (per layer and kind of caller) and run with the
+tile's values bound: building, keying and compiling a statement costs more than PostgreSQL
+takes for most tiles."""
 
 from functools import cache
 from typing import Any
@@ -18,6 +19,7 @@ from services.jurisdiction import SCOPE_PARAM, in_bound_scope
 from services.map_layers import LAYERS, Layer
 from services.models import MapCell
 from services.pagination import AnySelect
+from services.prepared import Prepared
 from services.spatial import boxed
 
 CLUSTER_BELOW_ZOOM = 14
@@ -39,7 +41,7 @@ def check_tile(z: int, x: int, y: int) -> None:
         )
 
 
-def tile_query(ctx: Ctx, layer: Layer, z: int, x: int, y: int) -> tuple[AnySelect, Params]:
+def tile_query(ctx: Ctx, layer: Layer, z: int, x: int, y: int) -> tuple[Prepared, Params]:
     """The statement that makes the layer's MVT tile z/x/y (EPSG:3857) in jurisdiction, and
     the values to run it with."""
     check_tile(z, x, y)
@@ -68,8 +70,8 @@ def cluster_window(z: int, x: int, y: int) -> dict[str, int]:
 
 async def tile(ctx: Ctx, layer: Layer, z: int, x: int, y: int) -> bytes:
     """The layer's MVT tile z/x/y, empty bytes when nothing is there."""
-    statement, params = tile_query(ctx, layer, z, x, y)
-    body = (await ctx.session.execute(statement, params)).scalar_one()
+    prepared, params = tile_query(ctx, layer, z, x, y)
+    (body,) = await prepared.row(ctx.session, params)
     return bytes(body or b"")
 
 
@@ -90,7 +92,7 @@ def _mvt_geom(point: Any) -> Any:
 
 
 @cache
-def _points(layer_name: str, whole_tree: bool) -> AnySelect:
+def _points(layer_name: str, whole_tree: bool) -> Prepared:
     layer = LAYERS[layer_name]
     features = (
         select(
@@ -105,11 +107,11 @@ def _points(layer_name: str, whole_tree: bool) -> AnySelect:
         )
         .subquery("features")
     )
-    return _mvt(features, layer.name)
+    return Prepared.of(_mvt(features, layer.name))
 
 
 @cache
-def _clusters(whole_tree: bool) -> AnySelect:
+def _clusters(whole_tree: bool) -> Prepared:
     shift = bindparam("shift", type_=Integer)
     count = func.sum(MapCell.n)
     # `op("/")`: SQLAlchemy's own division would make the count NUMERIC.
@@ -130,4 +132,4 @@ def _clusters(whole_tree: bool) -> AnySelect:
         .having(count > 0)
         .subquery("features")
     )
-    return _mvt(features, bindparam("layer", type_=String))
+    return Prepared.of(_mvt(features, bindparam("layer", type_=String)))

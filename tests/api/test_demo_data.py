@@ -648,10 +648,10 @@ async def test_map_queries_use_the_spatial_index_on_the_demo_data_r_map_1(
     over the demo population, as the application role under row-level security: the GiST
     index answers the area (it could not, before `&&` was made leakproof)."""
     layer = LAYERS[layer_name]
-    statement, params = await map_queries.query_statement(
+    prepared, params = await map_queries.query_statement(
         _map_reader(demo), AREAS[area_name], [layer], {}, {}, 50
     )
-    plan = await _plan(demo, statement.params(params))
+    plan = await _plan(demo, prepared.statement.params(params))
     assert f"ix_{layer.model.__tablename__}_location" in plan, plan
 
 
@@ -660,6 +660,6 @@ async def test_vector_tiles_use_the_spatial_index_on_the_demo_data_r_map_2(demo:
     lon, lat, z = 75.97, 39.46, 16
     x = int((lon + 180) / 360 * 2**z)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
-    statement, params = tiles.tile_query(_map_reader(demo), LAYERS["people"], z, x, y)
-    plan = await _plan(demo, statement.params(params))
+    prepared, params = tiles.tile_query(_map_reader(demo), LAYERS["people"], z, x, y)
+    plan = await _plan(demo, prepared.statement.params(params))
     assert "ix_people_location" in plan, plan
