@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, any_, exists
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import InstrumentedAttribute
 
 from domain.masking import Mask
@@ -16,7 +17,6 @@ from domain.permissions import Perm
 from domain.workflow import OPEN_STATES
 from services.models import Address, Event, House, Person, PersonTag, Rental, WorkerPosition
 from services.models.places import Component, Organisation, Place, PlaceKindEntry, VideoPoint
-from services.pagination import AnySelect
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,10 @@ def _rented(value: str) -> ColumnElement[bool]:
 
 
 def _open_event(value: str) -> ColumnElement[bool]:
-    return _yes_no(Event.state.in_([state.value for state in OPEN_STATES]), value)
+    # `= ANY (ARRAY[...])`, not IN: an IN list is expanded per execution, and map statements
+    # are compiled once (services.prepared).
+    open_states = array([state.value for state in OPEN_STATES])
+    return _yes_no(Event.state == any_(open_states), value)
 
 
 LAYERS: dict[str, Layer] = {
@@ -196,10 +199,3 @@ LAYERS: dict[str, Layer] = {
 def layer_filters(layer: Layer, given: dict[str, str]) -> list[ColumnElement[bool]]:
     """The layer's own filters for the given values; unknown names are refused upstream."""
     return [layer.filters[name](value) for name, value in given.items()]
-
-
-def select_items(layer: Layer) -> AnySelect:
-    """Items of a layer: its columns plus the point as GeoJSON text."""
-    return select(*layer.columns, func.ST_AsGeoJSON(layer.geom, 7).label("geometry")).where(
-        and_(layer.active(), layer.geom.is_not(None))
-    )

@@ -1,31 +1,41 @@
 """Range queries over map layers (R-MAP-1): by jurisdiction unit (辖区), bounding box (拉框),
 circle in metres (点圆) and polygon (多边形), one or several layers in one call, each with its
 total, a keyset page of items and optionally GeoJSON. Every predicate is index-friendly: a
-bounding-box test the GiST index answers first, then the exact test."""
+bounding-box test the GiST index answers first, then the exact test.
+
+A call is one statement whatever the number of layers: per layer its total and its page as
+JSON that PostgreSQL builds. The statement is built and compiled once per shape (layers, kind
+of area, filters, cursors, kind of caller) and run with the values bound — building, keying
+and compiling it again would cost more than the query."""
 
 import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, Literal
 
 import orjson
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import JSON, ColumnElement, DateTime, Float, Integer, Text, bindparam, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from domain.errors import FieldError, Invalid, PermissionDenied
+from domain.errors import BadRequest, FieldError, Invalid, PermissionDenied
 from services.context import Ctx, business_time
-from services.jurisdiction import in_scope
-from services.map_layers import LAYERS, Layer, layer_filters, select_items
+from services.jurisdiction import in_scope_param, scope_params
+from services.map_layers import LAYERS, Layer, layer_filters
 from services.masking import present
-from services.models import OrgUnit
 from services.pagination import decode_cursor, encode_cursor
+from services.prepared import Prepared
 from services.registry import unit_for_record
-from services.spatial import boxed, geometry_param
+from services.spatial import boxed, geometry_bind, geometry_value
 
 METRES_PER_DEGREE = 111_320.0
 MAX_RADIUS_M = 50_000
+
+AreaKind = Literal["unit", "bbox", "circle", "polygon"]
+BBOX = ("xmin", "ymin", "xmax", "ymax")
 
 
 @dataclass(frozen=True)
@@ -39,22 +49,123 @@ class Area:
     polygon: BaseGeometry | None = None
 
 
-def _circle(layer: Layer, centre: Point, radius_m: float) -> ColumnElement[bool]:
-    # Degrees that surely cover the radius at this latitude: the geometry test uses the GiST
-    # index, the geography test is exact on the spheroid.
-    degrees = radius_m / (METRES_PER_DEGREE * max(math.cos(math.radians(centre.y)), 0.01))
-    point = geometry_param(centre)
-    return boxed(layer.geom, func.ST_Expand(point, degrees * 1.01)) & func.ST_DWithin(
-        func.geography(layer.geom), func.geography(point), radius_m
-    )
+@dataclass(frozen=True)
+class LayerShape:
+    """What of one layer's part of a call shapes the statement (values are bound apart)."""
+
+    name: str
+    filters: tuple[tuple[str, str], ...]
+    after_cursor: bool
 
 
-async def area_predicate(ctx: Ctx, layer: Layer, area: Area) -> ColumnElement[bool]:
+async def query(
+    ctx: Ctx,
+    area: Area,
+    layer_names: list[str],
+    *,
+    filters: dict[str, dict[str, str]],
+    cursors: dict[str, str],
+    limit: int,
+    with_geojson: bool,
+) -> dict[str, dict[str, Any]]:
+    """Each layer's total, page and (optionally) GeoJSON inside the area and jurisdiction."""
+    layers = [_layer(ctx, name) for name in dict.fromkeys(layer_names)]
+    for layer in layers:
+        _check_filters(layer, filters.get(layer.name, {}))
+    prepared, params = await query_statement(ctx, area, layers, filters, cursors, limit)
+    (row,) = await prepared.rows(ctx.session, params)
+    return {
+        layer.name: await _result(
+            ctx, layer, row[f"total_{i}"], row[f"items_{i}"], limit, with_geojson
+        )
+        for i, layer in enumerate(layers)
+    }
+
+
+async def query_statement(
+    ctx: Ctx,
+    area: Area,
+    layers: list[Layer],
+    filters: dict[str, dict[str, str]],
+    cursors: dict[str, str],
+    limit: int,
+) -> tuple[Prepared, dict[str, Any]]:
+    """The one statement of a call — per layer a total and the page as JSON text — and the
+    values to run it with."""
+    kind, params = await _area_values(ctx, area)
+    params |= {**scope_params(ctx.principal), "limit": limit + 1}
+    shapes = []
+    for i, layer in enumerate(layers):
+        cursor = cursors.get(layer.name)
+        if cursor:
+            (last_id,) = decode_cursor(cursor, 1)
+            params[f"after_{i}"] = _cursor_id(last_id)
+        shapes.append(
+            LayerShape(layer.name, tuple(sorted(filters.get(layer.name, {}).items())), bool(cursor))
+        )
+    return _statement(tuple(shapes), kind, ctx.principal.sees_everything), params
+
+
+@lru_cache(maxsize=256)
+def _statement(shapes: tuple[LayerShape, ...], kind: AreaKind, whole_tree: bool) -> Prepared:
+    columns: list[Any] = []
+    for i, shape in enumerate(shapes):
+        layer = LAYERS[shape.name]
+        where = (
+            layer.active(),
+            layer.geom.is_not(None),
+            in_scope_param(layer.model.path, everything=whole_tree),
+            _area_clause(layer, kind),
+            *layer_filters(layer, dict(shape.filters)),
+        )
+        total = select(func.count()).select_from(layer.model).where(*where)
+        after = (layer.model.id > bindparam(f"after_{i}"),) if shape.after_cursor else ()
+        page = (
+            select(
+                *(column.label(column.key) for column in layer.columns),
+                func.ST_AsGeoJSON(layer.geom, 7).cast(JSON).label("geometry"),
+            )
+            .where(*where, *after)
+            .order_by(layer.model.id)
+            .limit(bindparam("limit", type_=Integer))
+            .subquery(f"page_{i}")
+        )
+        items = select(func.json_agg(aggregate_order_by(page.table_valued(), page.c.id)))
+        columns += [
+            total.scalar_subquery().label(f"total_{i}"),
+            items.scalar_subquery().cast(Text).label(f"items_{i}"),
+        ]
+    return Prepared(select(*columns))
+
+
+def _area_clause(layer: Layer, kind: AreaKind) -> ColumnElement[bool]:
+    if kind == "unit":
+        return layer.model.path.op("<@")(func.text2ltree(bindparam("unit_path")))
+    if kind == "bbox":
+        corners = (bindparam(name, type_=Float) for name in BBOX)
+        return boxed(layer.geom, func.ST_MakeEnvelope(*corners, 4326))
+    if kind == "circle":
+        # The geometry test uses the GiST index, the geography test is exact on the spheroid.
+        centre = func.ST_SetSRID(
+            func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326
+        )
+        return boxed(
+            layer.geom, func.ST_Expand(centre, bindparam("degrees", type_=Float))
+        ) & func.ST_DWithin(
+            func.geography(layer.geom),
+            func.geography(centre),
+            bindparam("radius_m", type_=Float),
+        )
+    polygon = geometry_bind("polygon")
+    return boxed(layer.geom, polygon) & func.ST_Intersects(layer.geom, polygon)
+
+
+async def _area_values(ctx: Ctx, area: Area) -> tuple[AreaKind, dict[str, Any]]:
     if area.unit_id is not None:
-        unit: OrgUnit = await unit_for_record(ctx, area.unit_id)
-        return layer.model.path.op("<@")(func.text2ltree(unit.path))
+        unit = await unit_for_record(ctx, area.unit_id)
+        return "unit", {"unit_path": unit.path}
     if area.bbox is not None:
-        return boxed(layer.geom, func.ST_MakeEnvelope(*area.bbox, 4326))
+        return "bbox", dict(zip(BBOX, area.bbox, strict=True))
     if area.centre is not None and area.radius_m is not None:
         if not 0 < area.radius_m <= MAX_RADIUS_M:
             raise Invalid(
@@ -63,75 +174,77 @@ async def area_predicate(ctx: Ctx, layer: Layer, area: Area) -> ColumnElement[bo
                     FieldError("radius_m", "field_invalid", {"detail": f"0 < r ≤ {MAX_RADIUS_M}"})
                 ],
             )
-        return _circle(layer, area.centre, area.radius_m)
+        return "circle", {
+            "lon": area.centre.x,
+            "lat": area.centre.y,
+            "degrees": circle_degrees(area.centre.y, area.radius_m),
+            "radius_m": area.radius_m,
+        }
     if area.polygon is not None:
-        polygon = geometry_param(area.polygon)
-        return boxed(layer.geom, polygon) & func.ST_Intersects(layer.geom, polygon)
+        return "polygon", {"polygon": geometry_value(area.polygon)}
     raise Invalid("validation_failed", errors=[FieldError("area", "field_required")])
 
 
-async def query_layer(
-    ctx: Ctx,
-    layer_name: str,
-    area: Area,
-    *,
-    filters: dict[str, str],
-    limit: int,
-    cursor: str | None,
-    with_geojson: bool,
+def circle_degrees(latitude: float, radius_m: float) -> float:
+    """Degrees that surely cover a radius in metres at this latitude (the bounding-box test
+    of a circle)."""
+    return radius_m / (METRES_PER_DEGREE * max(math.cos(math.radians(latitude)), 0.01)) * 1.01
+
+
+async def _result(
+    ctx: Ctx, layer: Layer, total: int, items_json: str | None, limit: int, with_geojson: bool
 ) -> dict[str, Any]:
-    """One layer's total, page and (optionally) GeoJSON inside the area and jurisdiction."""
-    layer = _layer(ctx, layer_name)
-    unknown = set(filters) - set(layer.filters)
-    if unknown:
-        raise Invalid(
-            "validation_failed",
-            errors=[
-                FieldError(f"filters.{layer_name}.{name}", "field_forbidden")
-                for name in sorted(unknown)
-            ],
-        )
-    conditions = [
-        in_scope(layer.model.path, ctx.principal),
-        await area_predicate(ctx, layer, area),
-        *layer_filters(layer, filters),
-    ]
-    stmt = select_items(layer).where(*conditions)
-    total = (
-        await ctx.session.execute(select(func.count()).select_from(stmt.subquery()))
-    ).scalar_one()
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        stmt = stmt.where(layer.model.id > uuid.UUID(str(last_id)))
-    rows = (await ctx.session.execute(stmt.order_by(layer.model.id).limit(limit + 1))).all()
-    items = [_item(row) for row in rows[:limit]]
-    next_cursor = encode_cursor([str(items[-1]["id"])]) if len(rows) > limit else None
-    items = await present(ctx, items, layer.mask, target_type=layer.name)
-    result: dict[str, Any] = {"total": total, "items": items, "next_cursor": next_cursor}
-    if with_geojson:
-        result["geojson"] = {
+    rows: list[dict[str, Any]] = orjson.loads(items_json) if items_json else []
+    # Items are free-form per layer: their instants are put in the business zone here.
+    for key in _instant_keys(layer.name):
+        for row in rows:
+            if row[key] is not None:
+                row[key] = business_time(datetime.fromisoformat(row[key]))
+    next_cursor = encode_cursor([rows[limit - 1]["id"]]) if len(rows) > limit else None
+    items = await present(ctx, rows[:limit], layer.mask, target_type=layer.name)
+    geojson = (
+        {
             "type": "FeatureCollection",
             "features": [
                 {
                     "type": "Feature",
-                    "id": str(item["id"]),
+                    "id": item["id"],
                     "geometry": item["geometry"],
                     "properties": {k: v for k, v in item.items() if k != "geometry"},
                 }
                 for item in items
             ],
         }
-    return result
+        if with_geojson
+        else None
+    )
+    return {"total": total, "items": items, "next_cursor": next_cursor, "geojson": geojson}
 
 
-def _item(row: Any) -> dict[str, Any]:
-    # Items are free-form per layer: their instants are put in the business zone here.
-    data: dict[str, Any] = {
-        key: business_time(value) if isinstance(value, datetime) else value
-        for key, value in row._mapping.items()
-    }
-    data["geometry"] = orjson.loads(data["geometry"]) if data["geometry"] else None
-    return data
+@cache
+def _instant_keys(layer_name: str) -> tuple[str, ...]:
+    return tuple(
+        column.key for column in LAYERS[layer_name].columns if isinstance(column.type, DateTime)
+    )
+
+
+def _cursor_id(value: Any) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise BadRequest("cursor_invalid", errors=[FieldError("cursor", "cursor_invalid")]) from exc
+
+
+def _check_filters(layer: Layer, given: dict[str, str]) -> None:
+    unknown = set(given) - set(layer.filters)
+    if unknown:
+        raise Invalid(
+            "validation_failed",
+            errors=[
+                FieldError(f"filters.{layer.name}.{name}", "field_forbidden")
+                for name in sorted(unknown)
+            ],
+        )
 
 
 def _layer(ctx: Ctx, name: str) -> Layer:

@@ -44,6 +44,8 @@ class Prepared:
     """One statement, compiled for asyncpg with its parameters in positional order."""
 
     def __init__(self, statement: ClauseElement) -> None:
+        # Kept for EXPLAIN in the tests of the plans these statements get.
+        self.statement = statement
         compiled = cast(SQLCompiler, statement.compile(dialect=_DIALECT))
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError("a prepared statement binds arrays, not expanding IN lists")

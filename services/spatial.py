@@ -3,13 +3,26 @@
 from typing import Any
 
 import shapely
+from geoalchemy2 import Geometry
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, LargeBinary, bindparam, func
+from sqlalchemy import ColumnElement, LargeBinary, String, bindparam, cast, func
 
 
 def geometry_param(geom: BaseGeometry) -> Any:
     """A shapely geometry as a bound WKB parameter in SRID 4326 (full precision)."""
     return func.ST_GeomFromWKB(bindparam(None, shapely.to_wkb(geom), type_=LargeBinary), 4326)
+
+
+def geometry_bind(name: str) -> Any:
+    """A named geometry parameter in SRID 4326, for statements built once and run with many
+    geometries; its value is `geometry_value(...)`."""
+    return cast(bindparam(name, type_=String), Geometry(srid=4326))
+
+
+def geometry_value(geom: BaseGeometry) -> str:
+    """A shapely geometry as hex EWKB in SRID 4326 (full precision), the value of a
+    `geometry_bind` parameter."""
+    return shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, include_srid=True)
 
 
 def boxed(column: Any, shape: Any) -> ColumnElement[bool]:

@@ -22,6 +22,7 @@ from services.models.imports import (
     ImportRejection,
     ImportRow,
 )
+from services.models.map_cells import MapCell
 from services.models.notices import Notice
 from services.models.open311 import Open311Request
 from services.models.org import Department, OrgUnit, OrgUnitVersion
@@ -79,6 +80,7 @@ __all__ = [
     "JurisdictionProfile",
     "LedgerEntry",
     "LedgerLine",
+    "MapCell",
     "Notice",
     "Notification",
     "Open311Request",

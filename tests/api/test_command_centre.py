@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.db import set_scope
@@ -14,6 +14,7 @@ from services.models import User
 from tests.conftest import MovableClock
 from tests.factories import World, auth, make_user
 from tests.routes.events import make_event
+from tests.statements import recorded
 
 URL = "/api/v1/command-centre/summary"
 WHERE = {"type": "Point", "coordinates": [75.91, 39.41]}
@@ -168,16 +169,8 @@ async def test_r_cmd_1_an_unchanged_poll_does_not_build_the_board(
     the fingerprint alone, with no statement reading the events."""
     await make_event(session, clock, world)
     tag = await etag(client, world.admin_d, clock)
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(conn.sync_connection, "before_cursor_execute", record)
-    try:
+    async with recorded(conn) as statements:
         assert await poll(client, world.admin_d, clock, tag) == 304
-    finally:
-        event.remove(conn.sync_connection, "before_cursor_execute", record)
     assert any("board_versions" in statement for statement in statements)
     assert not any("FROM events" in statement for statement in statements)
 

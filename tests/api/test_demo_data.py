@@ -37,13 +37,12 @@ from domain.places import (
 )
 from domain.principal import SYSTEM_SCOPE, Principal
 from domain.tags import KINDS, Holder, TagKind, age_on, check_holder, parse_details
-from services import bootstrap, demo_data, tiles
+from services import bootstrap, demo_data, map_queries, tiles
 from services.context import Ctx
 from services.db import set_scope
 from services.demo_layout import kashgar_layout
-from services.jurisdiction import in_scope
-from services.map_layers import LAYERS, select_items
-from services.map_queries import Area, area_predicate
+from services.map_layers import LAYERS
+from services.map_queries import Area
 from services.models import AuditEntry, OrgUnit
 from tests.conftest import MovableClock
 from tests.factories import make_grid, make_unit, square, system_ctx
@@ -648,13 +647,11 @@ async def test_map_queries_use_the_spatial_index_on_the_demo_data_r_map_1(
     """EXPLAIN of the statement the map service builds for a box, a circle and a polygon
     over the demo population, as the application role under row-level security: the GiST
     index answers the area (it could not, before `&&` was made leakproof)."""
-    ctx = _map_reader(demo)
     layer = LAYERS[layer_name]
-    stmt = select_items(layer).where(
-        in_scope(layer.model.path, ctx.principal),
-        await area_predicate(ctx, layer, AREAS[area_name]),
+    prepared, params = await map_queries.query_statement(
+        _map_reader(demo), AREAS[area_name], [layer], {}, {}, 50
     )
-    plan = await _plan(demo, stmt)
+    plan = await _plan(demo, prepared.statement.params(params))
     assert f"ix_{layer.model.__tablename__}_location" in plan, plan
 
 
@@ -663,5 +660,6 @@ async def test_vector_tiles_use_the_spatial_index_on_the_demo_data_r_map_2(demo:
     lon, lat, z = 75.97, 39.46, 16
     x = int((lon + 180) / 360 * 2**z)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
-    plan = await _plan(demo, tiles.tile_query(_map_reader(demo), LAYERS["people"], z, x, y))
+    prepared, params = tiles.tile_query(_map_reader(demo), LAYERS["people"], z, x, y)
+    plan = await _plan(demo, prepared.statement.params(params))
     assert "ix_people_location" in plan, plan

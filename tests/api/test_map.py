@@ -4,24 +4,27 @@ combined layers, inside jurisdiction, masked, index-backed."""
 import math
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import mapbox_vector_tile
 import prcoords
 from httpx import AsyncClient
 from shapely.geometry import Point
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from domain.principal import SYSTEM_SCOPE
 from services.db import set_scope
 from services.map_layers import LAYERS
 from services.models import House, OrgUnit, Person, PersonTag, WorkerPosition
+from services.pagination import encode_cursor
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth
 from tests.pii import leaks
 from tests.routes import houses as house_factories
 from tests.routes import places as place_factories
-from tests.routes.events import make_event
+from tests.routes.events import OCCURRED, make_event
+from tests.statements import recorded
 
 QUERY = "/api/v1/map/query"
 CENTRE = (75.925, 39.425)  # the middle of grid G1
@@ -532,3 +535,47 @@ async def test_events_are_a_layer_filtered_by_category_and_open_state_r_map_1(
         client, world.admin_s2, clock, layers=["events"], center=list(FACILITY), radius_m=100
     )
     assert r.json()["layers"]["events"]["total"] == 0
+
+
+async def test_every_layer_of_a_call_is_read_in_one_statement_r_map_1(
+    client: AsyncClient,
+    conn: AsyncConnection,
+    session: AsyncSession,
+    world: World,
+    clock: MovableClock,
+) -> None:
+    """However many layers a call combines, their totals and pages come in one round trip."""
+    await populate_every_layer(session, world, clock)
+    tables = {layer.model.__tablename__ for layer in LAYERS.values()}
+    async with recorded(conn) as statements:
+        r = await run(
+            client, world.admin_d, clock, layers=list(LAYERS), bbox=[75.8, 39.3, 76.2, 39.7]
+        )
+    reads = [s for s in statements if any(f"FROM {table}" in s for table in tables)]
+    assert r.status_code == 200, r.text
+    assert all(r.json()["layers"][name]["total"] >= 1 for name in LAYERS)
+    assert len(reads) == 1, reads
+
+
+async def test_items_show_instants_in_the_business_zone_and_refuse_a_forged_cursor_r_map_1(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """Instants of items (an event's occurrence) in +08:00 as everywhere (API.md); a cursor
+    that does not hold an id is a 400, never a 500."""
+    event_id = (await make_event(session, clock, world, location=Point(*FACILITY)))["id"]
+    r = await run(
+        client, world.admin_d, clock, layers=["events"], center=list(FACILITY), radius_m=100
+    )
+    [item] = r.json()["layers"]["events"]["items"]
+    assert item["id"] == str(event_id)
+    assert item["occurred_at"] == OCCURRED.astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
+    forged = await run(
+        client,
+        world.admin_d,
+        clock,
+        layers=["events"],
+        center=list(FACILITY),
+        radius_m=100,
+        cursors={"events": encode_cursor(["not an id"])},
+    )
+    assert_problem(forged, 400, "cursor_invalid")
