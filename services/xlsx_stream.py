@@ -160,8 +160,8 @@ async def stream_xlsx(
     """The workbook of `rows` (cell values in the order of `headers`), in pieces of at most
     `chunk` bytes, each sent as soon as it is compressed."""
     sink = _Sink()
-    render = _Row(len(headers))
-    header = render(1, headers, ' s="1"')
+    row_xml = _Row(len(headers))
+    header = row_xml(1, headers, ' s="1"')
     names: list[str] = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:
         part = _new_sheet(book, names, sheet, header)
@@ -172,7 +172,7 @@ async def stream_xlsx(
                 part = _new_sheet(book, names, sheet, header)
                 line = 1
             line += 1
-            part.write(render(line, values).encode())
+            part.write(row_xml(line, values).encode())
             if sink.size >= chunk:
                 for piece in sink.take(chunk):
                     yield piece

@@ -867,8 +867,9 @@ export interface paths {
         };
         /**
          * Summary
-         * @description The dashboard of the caller's jurisdiction. Its ETag digests the document, so a screen
-         *     polling with `If-None-Match` gets 304 and no body until something changes.
+         * @description The dashboard of the caller's jurisdiction. Its ETag digests what the board is made
+         *     of, so a screen polling with `If-None-Match` gets 304 — without the board being built —
+         *     until something changes.
          */
         get: operations["summary_api_v1_command_centre_summary_get"];
         put?: never;
