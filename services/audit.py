@@ -55,7 +55,8 @@ async def record(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    """Append one entry in the caller's transaction; the trigger links it into the chain."""
+    """Append one entry in the caller's transaction; the triggers link it into the chain
+    (migration 0040)."""
     values = _values(
         ctx,
         action=action,
@@ -99,9 +100,10 @@ async def record_many(ctx: Ctx, *, action: str, target_type: str, changes: list[
 
 
 async def take_turn(ctx: Ctx) -> None:
-    """Queue behind every other audited writer now rather than at the first audit entry: the
-    chain's lock (migration 0001) is held to commit, so whatever the caller numbers after
-    this (the workflow history's serial) is numbered in commit order."""
+    """Take the chain's lock now rather than at commit (migration 0040): the entries written
+    next link straight to the committed head and need no relinking at commit. The lock is
+    held to commit and every audited commit waits for it, so this is for a batch of entries
+    that is its transaction's last work (the supervision sweep)."""
     await ctx.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('audit_log_chain'))"))
 
 
@@ -117,7 +119,8 @@ class ChainReport:
     head_id: int | None
 
 
-# One statement, so the entries and the chain head are read from the same snapshot.
+# One statement, so the entries and the chain head are read from the same snapshot; the head
+# is the caller's own last entry when its transaction has written some (`audit_chain_tip`).
 _VERIFY = text(
     """
     WITH chain AS (
@@ -135,7 +138,7 @@ _VERIFY = text(
         head.last_id IS DISTINCT FROM (SELECT id FROM newest)
           OR head.last_hash <> coalesce((SELECT hash FROM newest), repeat('0', 64))
           AS tail_missing
-    FROM audit_chain_head head
+    FROM audit_chain_tip() head
     """
 )
 

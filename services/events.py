@@ -236,8 +236,8 @@ async def record_action(
     payload: dict[str, Any],
 ) -> None:
     """One history row (R-WF-5) and one audit entry (R-AUD-1) per action. The row's serial
-    follows commit order (`audit.take_turn`), which the change feed relies on."""
-    await audit.take_turn(ctx)
+    is drawn again at commit, in commit order, which the change feed relies on (migration
+    0040)."""
     ctx.session.add(
         EventAction(
             event_id=event.id,

@@ -150,6 +150,9 @@ async def sweep(ctx: Ctx, as_of: datetime) -> dict[str, int]:
             },
         )
     ).all()
+    # The batch is the transaction's last work: linked to the head as written, it needs no
+    # relinking at commit, and the chain waits for it only from here.
+    await audit.take_turn(ctx)
     by_event: dict[tuple[uuid.UUID, str], list[dict[str, str]]] = defaultdict(list)
     for row in rows:
         by_event[(row.event_id, row.path)].append(
