@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, literal, select, text
 
 from domain.masking import Mask
 from domain.principal import SYSTEM_SCOPE
@@ -81,8 +81,8 @@ class Change:
 
 async def record_many(ctx: Ctx, *, action: str, target_type: str, changes: list[Change]) -> None:
     """One entry per change, as few INSERT statements as the driver allows: set-based work
-    (the supervision sweep) audits thousands of changes without a round trip each. The
-    trigger still links every row into the chain, in insertion order."""
+    audits thousands of changes without a round trip each. The trigger still links every row
+    into the chain, in insertion order."""
     if not changes:
         return
     rows = [
@@ -97,6 +97,24 @@ async def record_many(ctx: Ctx, *, action: str, target_type: str, changes: list[
         for change in changes
     ]
     await ctx.session.execute(insert(AuditEntry), rows)
+
+
+async def record_select(ctx: Ctx, *, action: str, target_type: str, rows: AnySelect) -> None:
+    """One entry per row of `rows` (its `target_id`, `unit_path` and `after` columns, in its
+    order), written by one INSERT … SELECT: set-based work (the supervision sweep) audits
+    thousands of changes without carrying them through Python. The trigger links every row."""
+    constant = _values(ctx, action=action, target_type=target_type, target_id=None, unit_path=None)
+    per_row = ("target_id", "unit_path", "after")
+    for name in per_row:
+        del constant[name]
+    source = rows.subquery()
+    types = AuditEntry.__table__.c
+    fixed = (literal(value, types[name].type).label(name) for name, value in constant.items())
+    await ctx.session.execute(
+        insert(AuditEntry).from_select(
+            [*constant, *per_row], select(*fixed, *(source.c[name] for name in per_row))
+        )
+    )
 
 
 async def take_turn(ctx: Ctx) -> None:

@@ -11,12 +11,24 @@ imports this module (clearing on finish): each uses only the other's attributes 
 """
 
 import uuid
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, String, bindparam, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    String,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import NotFound, PermissionDenied
@@ -150,28 +162,37 @@ async def sweep(ctx: Ctx, as_of: datetime) -> dict[str, int]:
             },
         )
     ).all()
+    if not rows:
+        return {"issued": 0, "yellow": 0, "red": 0, "deductions": 0}
     # The batch is the transaction's last work: linked to the head as written, it needs no
     # relinking at commit, and the chain waits for it only from here.
     await audit.take_turn(ctx)
-    by_event: dict[tuple[uuid.UUID, str], list[dict[str, str]]] = defaultdict(list)
-    for row in rows:
-        by_event[(row.event_id, row.path)].append(
-            {"id": str(row.id), "rule": row.rule, "level": row.level}
-        )
-    await audit.record_many(
+    card = func.jsonb_build_object(
+        "id", Supervision.id, "rule", Supervision.rule, "level", Supervision.level
+    )
+    await audit.record_select(
         ctx,
         action="event.supervision_issued",
         target_type="event",
-        changes=[
-            audit.Change(event_id, path, {"cards": cards, "as_of": as_of.isoformat()})
-            for (event_id, path), cards in by_event.items()
-        ],
+        rows=select(
+            cast(Supervision.event_id, String).label("target_id"),
+            Supervision.path.label("unit_path"),
+            func.jsonb_build_object(
+                "cards",
+                func.jsonb_agg(aggregate_order_by(card, Supervision.id)),
+                "as_of",
+                as_of.isoformat(),
+            ).label("after"),
+        )
+        .where(Supervision.id == any_(cast([row.id for row in rows], ARRAY(Uuid))))
+        .group_by(Supervision.event_id, Supervision.path)
+        .order_by(Supervision.event_id),
     )
     return {
         "issued": len(rows),
         "yellow": sum(row.level == Level.YELLOW for row in rows),
         "red": sum(row.level == Level.RED for row in rows),
-        "deductions": int(rows[0].charged) if rows else 0,
+        "deductions": int(rows[0].charged),
     }
 
 

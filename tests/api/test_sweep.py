@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from cli.main import app as cli
-from domain.principal import SYSTEM
+from domain.principal import SYSTEM, SYSTEM_SCOPE
 from services import events, supervision
 from services.context import Ctx
-from services.db import system_session
-from services.models import EventStep, LedgerLine, Supervision
+from services.db import set_scope, system_session
+from services.models import AuditEntry, EventStep, LedgerLine, Supervision
 from tests.conftest import MovableClock
 from tests.factories import World, auth, make_user
 from tests.routes.events import make_event
@@ -194,6 +194,35 @@ async def test_r_sup_1_completion_clears_the_cards_and_the_deductions_stand(
     assert len(await ledger(session, event["id"])) == 1
     # The finished step earns no more cards.
     assert await sweep_at(session, clock, clock.now() + timedelta(days=30)) == ZERO
+
+
+async def test_r_aud_1_a_sweep_audits_each_event_once_naming_its_cards(
+    session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """R-AUD-1: one entry per carded event, written in one statement, naming the event's
+    cards and the sweep's moment, linked into the chain like any entry."""
+    first, second = [await make_event(session, clock, world) for _ in range(2)]
+    as_of = clock.now() + timedelta(hours=48)
+    assert (await sweep_at(session, clock, as_of))["issued"] == 4
+    await set_scope(session, SYSTEM_SCOPE)
+    for event in (first, second):
+        [entry] = (
+            await session.execute(
+                select(AuditEntry.after, AuditEntry.unit_path, AuditEntry.actor_name).where(
+                    AuditEntry.target_id == str(event["id"]),
+                    AuditEntry.action == "event.supervision_issued",
+                )
+            )
+        ).all()
+        issued = {(str(c["id"]), c["rule"], c["level"]) for c in await cards(session, event["id"])}
+        assert {(c["id"], c["rule"], c["level"]) for c in entry.after["cards"]} == issued
+        assert entry.after["as_of"] == as_of.isoformat()
+        assert (entry.unit_path, entry.actor_name) == (world.g1.path, SYSTEM.username)
+    sound = await session.scalar(
+        text("SELECT bool_and(hash = audit_hash(a)) FROM audit_log a WHERE action = :action"),
+        {"action": "event.supervision_issued"},
+    )
+    assert sound
 
 
 async def test_r_sup_2_legacy_events_are_exempt(
