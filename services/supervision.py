@@ -99,42 +99,58 @@ _TARIFF = ", ".join(
 SWEEP = text(f"""
 WITH due AS (
     SELECT s.id AS step_id, s.event_id, e.path, e.service_no, s.unit_id, s.department_id,
-           s.handler_path, c.rule, c.due_at, t.level, t.reason,
-           COALESCE(item.points, 0)::integer AS deduction, item.code AS item_code
+           coalesce(s.department_id, s.unit_id) AS holder, s.handler_path, c.rule, c.due_at,
+           to_char(c.due_at AT TIME ZONE :zone, 'YYYY-MM') AS period, t.level, t.reason
     FROM event_steps s
     JOIN events e ON e.id = s.event_id
     CROSS JOIN LATERAL (VALUES
         {_CANDIDATES}
     ) AS c (rule, due_at)
     JOIN (VALUES {_TARIFF}) AS t (rule, level, reason) ON t.rule = c.rule
-    -- The card's points come from the rule set that applies to the charged unit (R-ASM-3).
-    LEFT JOIN LATERAL assessment_item(s.unit_id, s.department_id,
-        to_char(c.due_at AT TIME ZONE :zone, 'YYYY-MM'), 'supervision_' || t.level,
-        CAST(:defaults AS jsonb)) AS item ON true
     WHERE s.finished_at IS NULL
       AND NOT e.legacy
       AND e.state <> '{State.CLOSED.value}'
       AND c.due_at <= :as_of
       AND {_phase_applies()}
+      -- Cards already issued are not priced again (the index below still decides a race).
+      AND NOT EXISTS (
+          SELECT FROM supervisions v
+          WHERE v.step_id = s.id AND v.rule = c.rule AND v.source = 'auto'
+      )
+),
+-- The card's points come from the rule set that applies to the charged unit (R-ASM-3),
+-- priced once per unit or department, month and level.
+priced AS (
+    SELECT h.holder, h.period, h.level, item.points, item.code
+    FROM (
+        SELECT DISTINCT ON (holder, period, level) holder, unit_id, department_id, period, level
+        FROM due
+    ) AS h
+    CROSS JOIN LATERAL assessment_item(h.unit_id, h.department_id, h.period,
+        'supervision_' || h.level, CAST(:defaults AS jsonb)) AS item
+),
+card AS (
+    SELECT d.*, COALESCE(p.points, 0)::integer AS deduction, p.code AS item_code
+    FROM due d
+    LEFT JOIN priced p ON p.holder = d.holder AND p.period = d.period AND p.level = d.level
 ),
 issued AS (
     INSERT INTO supervisions
         (id, event_id, step_id, path, level, source, rule, due_at, issued_at, deduction)
     SELECT gen_random_uuid(), event_id, step_id, path, level, 'auto', rule, due_at, :as_of,
            deduction
-    FROM due
+    FROM card
     ON CONFLICT (step_id, rule) WHERE source = 'auto' DO NOTHING
     RETURNING id, event_id, step_id, path, rule, level, due_at, deduction
 ),
 charged AS (
     INSERT INTO assessment_ledger (id, unit_id, department_id, path, period, points,
         item_code, reason, event_id, step_id, supervision_id, created_at)
-    SELECT gen_random_uuid(), d.unit_id, d.department_id, d.handler_path,
-           to_char(i.due_at AT TIME ZONE :zone, 'YYYY-MM'), i.deduction,
-           d.item_code, d.reason || '（事件 ' || d.service_no || '）',
+    SELECT gen_random_uuid(), c.unit_id, c.department_id, c.handler_path, c.period,
+           i.deduction, c.item_code, c.reason || '（事件 ' || c.service_no || '）',
            i.event_id, i.step_id, i.id, :as_of
     FROM issued i
-    JOIN due d ON d.step_id = i.step_id AND d.rule = i.rule
+    JOIN card c ON c.step_id = i.step_id AND c.rule = i.rule
     WHERE i.deduction <> 0
     RETURNING id
 )

@@ -225,6 +225,48 @@ async def test_r_aud_1_a_sweep_audits_each_event_once_naming_its_cards(
     assert sound
 
 
+async def test_r_asm_3_each_card_is_priced_by_the_rules_of_the_unit_it_charges(
+    session: AsyncSession, client: AsyncClient, world: World, clock: MovableClock
+) -> None:
+    """R-ASM-3: in one sweep, a card charged to a community under a street with its own
+    enabled rule set costs that set's points; one charged elsewhere, the shipped default."""
+    admin = auth(world.admin_d, clock)
+    created = await client.post(
+        "/api/v1/assessment/rule-sets",
+        json={
+            "owner_unit_id": str(world.s1.id),
+            "year": 2026,
+            "kind": "community",
+            "name": "街道社区考核细则",
+            "items": [
+                {
+                    "code": "street_yellow",
+                    "text": "黄牌",
+                    "points": -3,
+                    "signal": "supervision_yellow",
+                }
+            ],
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    enabled = await client.post(
+        f"/api/v1/assessment/rule-sets/{created.json()['id']}/enable",
+        headers={**admin, "If-Match": '"1"'},
+    )
+    assert enabled.status_code == 200, enabled.text
+    under_s1 = [await make_event(session, clock, world) for _ in range(2)]
+    elsewhere = await make_event(session, clock, world, grid_id=world.g3.id)
+    assert (await sweep_at(session, clock, clock.now() + timedelta(hours=24)))["issued"] == 3
+    for event, points, code in (
+        *((e, -3, "street_yellow") for e in under_s1),
+        (elsewhere, -5, "supervision_yellow"),
+    ):
+        [card] = await cards(session, event["id"])
+        [line] = await ledger(session, event["id"])
+        assert (card["deduction"], line.points, line.item_code) == (points, Decimal(points), code)
+
+
 async def test_r_sup_2_legacy_events_are_exempt(
     session: AsyncSession, client: AsyncClient, world: World, clock: MovableClock
 ) -> None:
