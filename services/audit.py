@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import Table, func, insert, literal, select, text
+from sqlalchemy.sql.expression import SelectBase
 
 from domain.masking import Mask
 from domain.principal import SYSTEM_SCOPE
@@ -106,7 +107,7 @@ async def record_many(ctx: Ctx, *, action: str, target_type: str, changes: list[
     await ctx.session.execute(insert(AuditEntry), rows)
 
 
-async def record_select(ctx: Ctx, *, action: str, target_type: str, rows: AnySelect) -> None:
+async def record_select(ctx: Ctx, *, action: str, target_type: str, rows: SelectBase) -> None:
     """One entry per row of `rows` (its `target_id`, `unit_path` and `after` columns, in its
     order), written by one INSERT … SELECT: set-based work (the supervision sweep) audits
     thousands of changes without carrying them through Python. The trigger links every row."""

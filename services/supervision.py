@@ -15,20 +15,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    ARRAY,
-    DateTime,
-    String,
-    Uuid,
-    any_,
-    bindparam,
-    cast,
-    func,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import DateTime, String, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import NotFound, PermissionDenied
@@ -51,6 +39,7 @@ from services.events import (
     visible,
 )
 from services.models import Event, EventStep, LedgerLine, Supervision
+from services.models.base import Ltree
 from services.settings import get_settings
 
 # Why a card was issued: the ledger line's reason (R-SUP-5).
@@ -164,6 +153,21 @@ FROM issued i
 )
 
 
+# The issued cards grouped per event for the audit trail, from the statement's own answer
+# (reading them back from the cards table would cost more than the whole batch).
+_CARDS = text("""
+SELECT c.event_id::text AS target_id, c.path::ltree AS unit_path,
+       jsonb_build_object(
+           'cards', jsonb_agg(jsonb_build_object('id', c.id, 'rule', c.rule, 'level', c.level)
+                              ORDER BY c.id),
+           'as_of', CAST(:as_of AS text)) AS after
+FROM unnest(CAST(:id AS uuid[]), CAST(:event_id AS uuid[]), CAST(:path AS text[]),
+            CAST(:rule AS text[]), CAST(:level AS text[])) AS c (id, event_id, path, rule, level)
+GROUP BY c.event_id, c.path
+ORDER BY c.event_id
+""").columns(target_id=String, unit_path=Ltree(), after=JSONB)
+
+
 async def sweep(ctx: Ctx, as_of: datetime) -> dict[str, int]:
     """Issue every automatic card due by `as_of` (R-SUP-2) and charge its deduction to the
     step's unit or department (R-SUP-5), in one statement; audited once per event. Answers
@@ -183,26 +187,13 @@ async def sweep(ctx: Ctx, as_of: datetime) -> dict[str, int]:
     # The batch is the transaction's last work: linked to the head as written, it needs no
     # relinking at commit, and the chain waits for it only from here.
     await audit.take_turn(ctx)
-    card = func.jsonb_build_object(
-        "id", Supervision.id, "rule", Supervision.rule, "level", Supervision.level
+    columns = ("id", "event_id", "path", "rule", "level")
+    cards = _CARDS.bindparams(
+        **{name: [getattr(row, name) for row in rows] for name in columns},
+        as_of=as_of.isoformat(),
     )
     await audit.record_select(
-        ctx,
-        action="event.supervision_issued",
-        target_type="event",
-        rows=select(
-            cast(Supervision.event_id, String).label("target_id"),
-            Supervision.path.label("unit_path"),
-            func.jsonb_build_object(
-                "cards",
-                func.jsonb_agg(aggregate_order_by(card, Supervision.id)),
-                "as_of",
-                as_of.isoformat(),
-            ).label("after"),
-        )
-        .where(Supervision.id == any_(cast([row.id for row in rows], ARRAY(Uuid))))
-        .group_by(Supervision.event_id, Supervision.path)
-        .order_by(Supervision.event_id),
+        ctx, action="event.supervision_issued", target_type="event", rows=cards
     )
     return {
         "issued": len(rows),
