@@ -2,10 +2,11 @@
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, literal, select, text
+from sqlalchemy.sql.expression import SelectBase
 
 from domain.masking import Mask
 from domain.principal import SYSTEM_SCOPE
@@ -44,6 +45,11 @@ def _values(
     }
 
 
+# Built once: every change writes an entry, and building the statement each time costs more
+# than sending it.
+_INSERT = insert(cast(Table, AuditEntry.__table__))
+
+
 async def record(
     ctx: Ctx,
     *,
@@ -55,7 +61,8 @@ async def record(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    """Append one entry in the caller's transaction; the trigger links it into the chain."""
+    """Append one entry in the caller's transaction; the triggers link it into the chain
+    (migration 0040)."""
     values = _values(
         ctx,
         action=action,
@@ -66,7 +73,9 @@ async def record(
         after=after,
         reason=reason,
     )
-    await ctx.session.execute(insert(AuditEntry).values(values))
+    # The session's pending changes go first, as an ORM statement would flush them.
+    await ctx.session.flush()
+    await ctx.session.execute(_INSERT, values)
 
 
 @dataclass(frozen=True)
@@ -80,8 +89,8 @@ class Change:
 
 async def record_many(ctx: Ctx, *, action: str, target_type: str, changes: list[Change]) -> None:
     """One entry per change, as few INSERT statements as the driver allows: set-based work
-    (the supervision sweep) audits thousands of changes without a round trip each. The
-    trigger still links every row into the chain, in insertion order."""
+    audits thousands of changes without a round trip each. The trigger still links every row
+    into the chain, in insertion order."""
     if not changes:
         return
     rows = [
@@ -98,10 +107,29 @@ async def record_many(ctx: Ctx, *, action: str, target_type: str, changes: list[
     await ctx.session.execute(insert(AuditEntry), rows)
 
 
+async def record_select(ctx: Ctx, *, action: str, target_type: str, rows: SelectBase) -> None:
+    """One entry per row of `rows` (its `target_id`, `unit_path` and `after` columns, in its
+    order), written by one INSERT … SELECT: set-based work (the supervision sweep) audits
+    thousands of changes without carrying them through Python. The trigger links every row."""
+    constant = _values(ctx, action=action, target_type=target_type, target_id=None, unit_path=None)
+    per_row = ("target_id", "unit_path", "after")
+    for name in per_row:
+        del constant[name]
+    source = rows.subquery()
+    types = AuditEntry.__table__.c
+    fixed = (literal(value, types[name].type).label(name) for name, value in constant.items())
+    await ctx.session.execute(
+        insert(AuditEntry).from_select(
+            [*constant, *per_row], select(*fixed, *(source.c[name] for name in per_row))
+        )
+    )
+
+
 async def take_turn(ctx: Ctx) -> None:
-    """Queue behind every other audited writer now rather than at the first audit entry: the
-    chain's lock (migration 0001) is held to commit, so whatever the caller numbers after
-    this (the workflow history's serial) is numbered in commit order."""
+    """Take the chain's lock now rather than at commit (migration 0040): the entries written
+    next link straight to the committed head and need no relinking at commit. The lock is
+    held to commit and every audited commit waits for it, so this is for a batch of entries
+    that is its transaction's last work (the supervision sweep)."""
     await ctx.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('audit_log_chain'))"))
 
 
@@ -117,7 +145,8 @@ class ChainReport:
     head_id: int | None
 
 
-# One statement, so the entries and the chain head are read from the same snapshot.
+# One statement, so the entries and the chain head are read from the same snapshot; the head
+# is the caller's own last entry when its transaction has written some (`audit_chain_tip`).
 _VERIFY = text(
     """
     WITH chain AS (
@@ -135,7 +164,7 @@ _VERIFY = text(
         head.last_id IS DISTINCT FROM (SELECT id FROM newest)
           OR head.last_hash <> coalesce((SELECT hash FROM newest), repeat('0', 64))
           AS tail_missing
-    FROM audit_chain_head head
+    FROM audit_chain_tip() head
     """
 )
 

@@ -1,10 +1,11 @@
 """The change feed (R-API-3, R-CMD-1): what happened to the events in the caller's
 jurisdiction since a cursor, for agencies' batch pulls and the command centre's polling.
 
-Rows come from the workflow history by serial. A serial is numbered while its transaction
-holds the audit chain's lock, which is held to commit (`services.audit.take_turn`), so
-serials become visible in order: a reader that has moved past one never misses a smaller one
-committed later. The cursor is opaque; without one the feed starts at the beginning."""
+Rows come from the workflow history by serial. A row's serial is drawn again as its
+transaction commits, under the audit chain's lock, which is held to the end of the commit
+(migration 0040), so serials become visible in order: a reader that has moved past one never
+misses a smaller one committed later. The cursor is opaque; without one the feed starts at
+the beginning."""
 
 from typing import Any
 

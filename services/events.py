@@ -13,7 +13,7 @@ import orjson
 from geoalchemy2.shape import from_shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
 from domain.errors import DomainError, FieldError, Invalid, NotFound
 from domain.events import CATEGORY_NAMES, SUBTYPES, Category, check_subtype, service_number
@@ -38,6 +38,7 @@ from services.models import (
     Place,
     Supervision,
 )
+from services.models.base import new_id
 from services.pagination import AnySelect, Page, paginate
 from services.registry import grid_for_record
 from services.settings_store import EVENT_PROCESSES
@@ -236,8 +237,8 @@ async def record_action(
     payload: dict[str, Any],
 ) -> None:
     """One history row (R-WF-5) and one audit entry (R-AUD-1) per action. The row's serial
-    follows commit order (`audit.take_turn`), which the change feed relies on."""
-    await audit.take_turn(ctx)
+    is drawn again at commit, in commit order, which the change feed relies on (migration
+    0040)."""
     ctx.session.add(
         EventAction(
             event_id=event.id,
@@ -285,6 +286,8 @@ async def report_event(
     now = ctx.now()
     serial = await ctx.session.scalar(select(func.nextval("event_service_no_seq")))
     event = Event(
+        # Known before the flush: the first step refers to it and goes in the same flush.
+        id=new_id(),
         **{**values, "category": category.value},
         location=from_shape(location, srid=4326) if isinstance(location, BaseGeometry) else None,
         service_no=service_number(ctx.today(), int(serial or 0)),
@@ -307,10 +310,16 @@ async def report_event(
         )
         event.state = State.PENDING_ACCEPT
     else:
-        community = await ctx.session.get_one(OrgUnit, grid.parent_id)
+        # Routing reads the community's level and path, never its boundary.
+        community = (
+            await ctx.session.execute(
+                select(OrgUnit)
+                .where(OrgUnit.id == grid.parent_id)
+                .options(defer(OrgUnit.geom, raiseload=True))
+            )
+        ).scalar_one()
         handler, event.state = await arrive(ctx, event, community)
     ctx.session.add(event)
-    await ctx.session.flush()
     step = open_step(ctx, event, handler, seq=1, calendar=calendar)
     if resolve_on_spot:
         step.accepted_at = step.finished_at = now
@@ -333,12 +342,22 @@ async def report_event(
     # Imported here: these build on this module.
     from services import attachments, duplicates
 
-    await attachments.attach_uploads(
+    attached = await attachments.attach_uploads(
         ctx, attachments.Target(event.id, event.path, step.id, "report"), attachment_ids
     )
     if not resolve_on_spot:
         await notify_holder(ctx, event, handler, arrival_notice(State(event.state)))
-    data = await get_event(ctx, event.id)
+    # Nothing can hang off an event that exists only in this transaction but its one step
+    # and its uploads: the answer is read without asking for the rest.
+    data = await _shown(
+        ctx,
+        await _read(ctx, event.id, calendar),
+        [{column.key: getattr(step, column.key) for column in STEP_COLUMNS}],
+        supervisions=[],
+        appeals=[],
+        citizen=None,
+        attachments=await attachments.of_event(ctx, event.id) if attached else [],
+    )
     # R-EVT-3: what the new event may repeat, for the reporter to look at.
     data["likely_duplicates"] = await duplicates.suggestions(ctx, event.id)
     return data
@@ -448,30 +467,46 @@ def _base_query(ctx: Ctx) -> AnySelect:
     )
 
 
-async def get_event(ctx: Ctx, event_id: uuid.UUID) -> dict[str, Any]:
-    """The event with its steps (oldest first), supervisions and current light; 404 outside
-    the caller's jurisdiction."""
+async def _read(ctx: Ctx, event_id: uuid.UUID, calendar: WorkCalendar) -> dict[str, Any]:
+    """The event's row with its light; 404 outside the caller's jurisdiction."""
     row = (await ctx.session.execute(_base_query(ctx).where(Event.id == event_id))).one_or_none()
     if row is None:
         raise NotFound("event_not_found")
-    data = (await row_converter(ctx))(row)
+    return _event_row(row, calendar, ctx.now())
+
+
+async def _shown(
+    ctx: Ctx, data: dict[str, Any], steps: list[dict[str, Any]], **related: Any
+) -> dict[str, Any]:
+    """The event as the caller may see it (R-JUR-3), with its steps and related records."""
+    shown = await present_one(ctx, data, EVENT_MASK, target_type="event", unit_path=None)
+    shown["steps"] = await present(ctx, steps, STEP_MASK, target_type="event_step")
+    return {**shown, **related}
+
+
+async def get_event(ctx: Ctx, event_id: uuid.UUID) -> dict[str, Any]:
+    """The event with its steps (oldest first), supervisions and current light; 404 outside
+    the caller's jurisdiction."""
+    data = await _read(ctx, event_id, await work_calendar(ctx))
     steps = [
         dict(r._mapping)
         for r in await ctx.session.execute(
             select(*STEP_COLUMNS).where(EventStep.event_id == event_id).order_by(EventStep.seq)
         )
     ]
-    data = await present_one(ctx, data, EVENT_MASK, target_type="event", unit_path=None)
-    data["steps"] = await present(ctx, steps, STEP_MASK, target_type="event_step")
     # Imported here: these build on this module.
     from services import attachments, citizens
     from services.supervision import cards_of
 
-    data["supervisions"] = await cards_of(ctx.session, event_id)
-    data["appeals"] = await appeals.appeals_of(ctx, event_id)
-    data["citizen"] = await citizens.of_event(ctx, event_id)
-    data["attachments"] = await attachments.of_event(ctx, event_id)
-    return data
+    return await _shown(
+        ctx,
+        data,
+        steps,
+        supervisions=await cards_of(ctx.session, event_id),
+        appeals=await appeals.appeals_of(ctx, event_id),
+        citizen=await citizens.of_event(ctx, event_id),
+        attachments=await attachments.of_event(ctx, event_id),
+    )
 
 
 def _box(principal: Principal, box: Box) -> ColumnElement[bool]:

@@ -11,12 +11,12 @@ imports this module (clearing on finish): each uses only the other's attributes 
 """
 
 import uuid
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, String, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import NotFound, PermissionDenied
@@ -39,6 +39,7 @@ from services.events import (
     visible,
 )
 from services.models import Event, EventStep, LedgerLine, Supervision
+from services.models.base import Ltree
 from services.settings import get_settings
 
 # Why a card was issued: the ledger line's reason (R-SUP-5).
@@ -87,42 +88,58 @@ _TARIFF = ", ".join(
 SWEEP = text(f"""
 WITH due AS (
     SELECT s.id AS step_id, s.event_id, e.path, e.service_no, s.unit_id, s.department_id,
-           s.handler_path, c.rule, c.due_at, t.level, t.reason,
-           COALESCE(item.points, 0)::integer AS deduction, item.code AS item_code
+           coalesce(s.department_id, s.unit_id) AS holder, s.handler_path, c.rule, c.due_at,
+           to_char(c.due_at AT TIME ZONE :zone, 'YYYY-MM') AS period, t.level, t.reason
     FROM event_steps s
     JOIN events e ON e.id = s.event_id
     CROSS JOIN LATERAL (VALUES
         {_CANDIDATES}
     ) AS c (rule, due_at)
     JOIN (VALUES {_TARIFF}) AS t (rule, level, reason) ON t.rule = c.rule
-    -- The card's points come from the rule set that applies to the charged unit (R-ASM-3).
-    LEFT JOIN LATERAL assessment_item(s.unit_id, s.department_id,
-        to_char(c.due_at AT TIME ZONE :zone, 'YYYY-MM'), 'supervision_' || t.level,
-        CAST(:defaults AS jsonb)) AS item ON true
     WHERE s.finished_at IS NULL
       AND NOT e.legacy
       AND e.state <> '{State.CLOSED.value}'
       AND c.due_at <= :as_of
       AND {_phase_applies()}
+      -- Cards already issued are not priced again (the index below still decides a race).
+      AND NOT EXISTS (
+          SELECT FROM supervisions v
+          WHERE v.step_id = s.id AND v.rule = c.rule AND v.source = 'auto'
+      )
+),
+-- The card's points come from the rule set that applies to the charged unit (R-ASM-3),
+-- priced once per unit or department, month and level.
+priced AS (
+    SELECT h.holder, h.period, h.level, item.points, item.code
+    FROM (
+        SELECT DISTINCT ON (holder, period, level) holder, unit_id, department_id, period, level
+        FROM due
+    ) AS h
+    CROSS JOIN LATERAL assessment_item(h.unit_id, h.department_id, h.period,
+        'supervision_' || h.level, CAST(:defaults AS jsonb)) AS item
+),
+card AS (
+    SELECT d.*, COALESCE(p.points, 0)::integer AS deduction, p.code AS item_code
+    FROM due d
+    LEFT JOIN priced p ON p.holder = d.holder AND p.period = d.period AND p.level = d.level
 ),
 issued AS (
     INSERT INTO supervisions
         (id, event_id, step_id, path, level, source, rule, due_at, issued_at, deduction)
     SELECT gen_random_uuid(), event_id, step_id, path, level, 'auto', rule, due_at, :as_of,
            deduction
-    FROM due
+    FROM card
     ON CONFLICT (step_id, rule) WHERE source = 'auto' DO NOTHING
     RETURNING id, event_id, step_id, path, rule, level, due_at, deduction
 ),
 charged AS (
     INSERT INTO assessment_ledger (id, unit_id, department_id, path, period, points,
         item_code, reason, event_id, step_id, supervision_id, created_at)
-    SELECT gen_random_uuid(), d.unit_id, d.department_id, d.handler_path,
-           to_char(i.due_at AT TIME ZONE :zone, 'YYYY-MM'), i.deduction,
-           d.item_code, d.reason || '（事件 ' || d.service_no || '）',
+    SELECT gen_random_uuid(), c.unit_id, c.department_id, c.handler_path, c.period,
+           i.deduction, c.item_code, c.reason || '（事件 ' || c.service_no || '）',
            i.event_id, i.step_id, i.id, :as_of
     FROM issued i
-    JOIN due d ON d.step_id = i.step_id AND d.rule = i.rule
+    JOIN card c ON c.step_id = i.step_id AND c.rule = i.rule
     WHERE i.deduction <> 0
     RETURNING id
 )
@@ -134,6 +151,21 @@ FROM issued i
     bindparam("zone", type_=String),
     bindparam("defaults", type_=String),
 )
+
+
+# The issued cards grouped per event for the audit trail, from the statement's own answer
+# (reading them back from the cards table would cost more than the whole batch).
+_CARDS = text("""
+SELECT c.event_id::text AS target_id, c.path::ltree AS unit_path,
+       jsonb_build_object(
+           'cards', jsonb_agg(jsonb_build_object('id', c.id, 'rule', c.rule, 'level', c.level)
+                              ORDER BY c.id),
+           'as_of', CAST(:as_of AS text)) AS after
+FROM unnest(CAST(:id AS uuid[]), CAST(:event_id AS uuid[]), CAST(:path AS text[]),
+            CAST(:rule AS text[]), CAST(:level AS text[])) AS c (id, event_id, path, rule, level)
+GROUP BY c.event_id, c.path
+ORDER BY c.event_id
+""").columns(target_id=String, unit_path=Ltree(), after=JSONB)
 
 
 async def sweep(ctx: Ctx, as_of: datetime) -> dict[str, int]:
@@ -150,25 +182,24 @@ async def sweep(ctx: Ctx, as_of: datetime) -> dict[str, int]:
             },
         )
     ).all()
-    by_event: dict[tuple[uuid.UUID, str], list[dict[str, str]]] = defaultdict(list)
-    for row in rows:
-        by_event[(row.event_id, row.path)].append(
-            {"id": str(row.id), "rule": row.rule, "level": row.level}
-        )
-    await audit.record_many(
-        ctx,
-        action="event.supervision_issued",
-        target_type="event",
-        changes=[
-            audit.Change(event_id, path, {"cards": cards, "as_of": as_of.isoformat()})
-            for (event_id, path), cards in by_event.items()
-        ],
+    if not rows:
+        return {"issued": 0, "yellow": 0, "red": 0, "deductions": 0}
+    # The batch is the transaction's last work: linked to the head as written, it needs no
+    # relinking at commit, and the chain waits for it only from here.
+    await audit.take_turn(ctx)
+    columns = ("id", "event_id", "path", "rule", "level")
+    cards = _CARDS.bindparams(
+        **{name: [getattr(row, name) for row in rows] for name in columns},
+        as_of=as_of.isoformat(),
+    )
+    await audit.record_select(
+        ctx, action="event.supervision_issued", target_type="event", rows=cards
     )
     return {
         "issued": len(rows),
         "yellow": sum(row.level == Level.YELLOW for row in rows),
         "red": sum(row.level == Level.RED for row in rows),
-        "deductions": int(rows[0].charged) if rows else 0,
+        "deductions": int(rows[0].charged),
     }
 
 

@@ -62,9 +62,9 @@ async def _check_links(
 
 
 async def next_serial(ctx: Ctx) -> int:
-    """The change's place in the pull order: numbered while holding the audit chain's lock,
-    which is held to commit, so serials become visible in order (as in `services.changes`)."""
-    await audit.take_turn(ctx)
+    """The change's place in the pull order as the transaction sees it; drawn again at commit
+    under the audit chain's lock, so serials become visible in commit order (as in
+    `services.changes`, migration 0040)."""
     return int(await ctx.session.scalar(select(func.nextval("field_change_serial_seq"))) or 0)
 
 

@@ -1,7 +1,8 @@
 """The append-only, hash-chained audit trail (R-AUD-1).
 
-`id`, `prev_hash` and `hash` are filled by a database trigger under a transaction-scoped
-advisory lock, so the chain order is the commit order whatever the application does.
+`id`, `prev_hash` and `hash` are filled by database triggers: linked as written, and linked
+again after whatever committed in between when the transaction commits, under the chain's
+lock, so the chain order is the commit order whatever the application does (migration 0040).
 """
 
 import uuid

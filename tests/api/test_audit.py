@@ -1,6 +1,7 @@
 """The audit trail (R-AUD-1): every write leaves an entry in the same transaction, entries
 are append-only and hash-chained, and the verifier finds the first tampered entry."""
 
+import asyncio
 import itertools
 from types import SimpleNamespace
 from typing import Any
@@ -15,7 +16,7 @@ from domain.principal import SYSTEM
 from services import audit
 from services.context import Ctx
 from services.db import set_scope
-from tests.conftest import TEST_DB, MovableClock
+from tests.conftest import TEST_DB, MovableClock, unique
 from tests.factories import World, auth
 
 SUPERUSER_DSN = f"postgresql://postgres@127.0.0.1:5432/{TEST_DB}"
@@ -254,3 +255,114 @@ async def _verify_over(conn: asyncpg.Connection) -> audit.ChainReport:
     """The service's verification query on a raw superuser connection."""
     row = await conn.fetchrow(str(audit._VERIFY))
     return audit.chain_report(SimpleNamespace(**dict(row)))
+
+
+async def _entry(conn: asyncpg.Connection, action: str) -> Any:
+    return await conn.fetchrow(
+        "INSERT INTO audit_log (at, action, target_type) VALUES (now(), $1, 't')"
+        " RETURNING id, prev_hash, hash",
+        action,
+    )
+
+
+async def _committed(actions: list[str]) -> list[Any]:
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        return list(
+            await conn.fetch(
+                "SELECT id, action, prev_hash, hash FROM audit_log WHERE action = ANY($1)"
+                " ORDER BY id",
+                actions,
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def _verify_committed() -> audit.ChainReport:
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        return await _verify_over(conn)
+    finally:
+        await conn.close()
+
+
+async def test_an_open_transaction_holds_no_lock_and_is_linked_after_earlier_commits() -> None:
+    """R-AUD-1 (migration 0040): a transaction with entries written does not keep others from
+    writing and committing theirs; committing last, its entries are linked again after theirs
+    and the whole chain verifies."""
+    tag = unique("late")
+    slow, quick = await asyncpg.connect(SUPERUSER_DSN), await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        async with slow.transaction():
+            written = await _entry(slow, f"{tag}.slow.1")
+
+            async def write_and_commit() -> None:
+                async with quick.transaction():
+                    await _entry(quick, f"{tag}.quick.1")
+                    await _entry(quick, f"{tag}.quick.2")
+
+            # Bounded: under a lock held to commit this would wait for ever.
+            await asyncio.wait_for(write_and_commit(), timeout=30)
+            await _entry(slow, f"{tag}.slow.2")
+    finally:
+        await slow.close()
+        await quick.close()
+    rows = await _committed([f"{tag}.{n}" for n in ("slow.1", "slow.2", "quick.1", "quick.2")])
+    assert [r["action"] for r in rows] == [f"{tag}.{n}" for n in ("quick.1", "quick.2")] + [
+        f"{tag}.{n}" for n in ("slow.1", "slow.2")
+    ]
+    for previous, current in itertools.pairwise(rows):
+        assert current["prev_hash"] == previous["hash"]
+    assert rows[2]["id"] > written["id"]
+    assert (await _verify_committed()).intact
+
+
+async def test_entries_written_after_taking_the_turn_stand_as_written() -> None:
+    """A batch written after `take_turn` links to the committed head at once: another
+    transaction's commit waits for it, and its entries keep their ids and hashes."""
+    tag = unique("turn")
+    first, other = await asyncpg.connect(SUPERUSER_DSN), await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        other_tx = other.transaction()
+        await other_tx.start()
+        await _entry(other, f"{tag}.other")
+        async with first.transaction():
+            await first.execute("SELECT pg_advisory_xact_lock(hashtext('audit_log_chain'))")
+            written = [await _entry(first, f"{tag}.first.{n}") for n in range(2)]
+            committing = asyncio.create_task(other_tx.commit())
+            done, _ = await asyncio.wait({committing}, timeout=0.5)
+            assert not done
+        await committing
+    finally:
+        await first.close()
+        await other.close()
+    rows = await _committed([f"{tag}.first.0", f"{tag}.first.1", f"{tag}.other"])
+    assert [(r["id"], r["hash"]) for r in rows[:2]] == [(w["id"], w["hash"]) for w in written]
+    assert rows[2]["action"] == f"{tag}.other" and rows[2]["prev_hash"] == written[1]["hash"]
+    assert (await _verify_committed()).intact
+
+
+async def test_only_the_commits_own_relinking_may_update_an_entry() -> None:
+    """The append-only trigger lets through the relinking of the committing transaction's
+    own entries and nothing else: neither an update of an entry it has just written, nor an
+    update of a committed entry with the relinking flag set."""
+    relinking = "SELECT set_config('grid.audit_relinking', pg_current_xact_id()::text, true)"
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        async with conn.transaction():
+            own = await _entry(conn, "g.own")
+            oldest = await conn.fetchval("SELECT min(id) FROM audit_log")
+            for flag, target in ((None, own["id"]), (relinking, oldest)):
+                with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+                    async with conn.transaction():
+                        if flag:
+                            await conn.execute(flag)
+                        await conn.execute(
+                            "UPDATE audit_log SET action = 'x' WHERE id = $1", target
+                        )
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        await conn.close()

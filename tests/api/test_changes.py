@@ -133,3 +133,35 @@ async def test_r_api_3_another_districts_admin_sees_none_of_it(
     async with committed_territory(app, clock, region="653122", west=81.0, south=42.0) as other:
         r = await real_client.get(URL, params={"since": start}, headers=other.headers)
     assert r.status_code == 200 and r.json()["items"] == []
+
+
+async def test_r_api_3_a_report_does_not_wait_for_an_open_transaction_nor_skips_it(
+    real_client: AsyncClient, territory: Committed
+) -> None:
+    """Migration 0040: a transaction holding a numbered history row no longer keeps a report
+    from committing; the row is numbered again when it commits, after the report, so a
+    reader that has moved past the report still gets it."""
+    slow_event = await report(real_client, territory, "慢事务")
+    start = (await pull(real_client, territory, None))["next_cursor"]
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                """INSERT INTO event_actions (id, event_id, step_id, path, action, from_state,
+                                              to_state, payload, at)
+                   SELECT gen_random_uuid(), id, current_step_id, path, 'expedite', state,
+                          state, '{}', now() FROM events WHERE id = $1""",
+                uuid.UUID(slow_event["id"]),
+            )
+            # Bounded: under a lock held to commit this would wait for ever.
+            quick = await asyncio.wait_for(report(real_client, territory, "快事务"), timeout=30)
+            seen = await pull(real_client, territory, start)
+            assert [(c["service_no"], c["action"]) for c in seen["items"]] == [
+                (quick["service_no"], "report")
+            ]
+    finally:
+        await conn.close()
+    after = await pull(real_client, territory, seen["next_cursor"])
+    assert [(c["service_no"], c["action"]) for c in after["items"]] == [
+        (slow_event["service_no"], "expedite")
+    ]

@@ -80,6 +80,24 @@ async def test_r_evt_2_resolved_on_the_spot_is_recorded_and_closed(
     assert await audit_actions(session, event["id"]) == ["event.resolve"]
 
 
+async def test_the_answer_to_a_report_is_the_event_as_read_back(
+    client: AsyncClient, world: World, clock: MovableClock
+) -> None:
+    """The answer is composed without asking for what a new event cannot have yet (cards,
+    appeals, a citizen): it is the event as a read shows it, masking included (R-JUR-3)."""
+    for user, body in (
+        (world.worker_g1, event_body(world.g1.id, parties="张三、李四")),
+        (world.admin_d, event_body(world.g1.id, resolve_on_spot=True, result="当场解决")),
+    ):
+        headers = auth(user, clock)
+        reported = await client.post(URL, json=body, headers=headers)
+        assert reported.status_code == 201, reported.text
+        answer = reported.json()
+        read = await client.get(f"{URL}/{answer['id']}", headers=headers)
+        assert read.status_code == 200, read.text
+        assert {k: v for k, v in answer.items() if k != "likely_duplicates"} == read.json()
+
+
 async def test_r_evt_1_bad_input_is_refused_and_nothing_is_written(
     client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
 ) -> None:

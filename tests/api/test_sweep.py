@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from cli.main import app as cli
-from domain.principal import SYSTEM
+from domain.principal import SYSTEM, SYSTEM_SCOPE
 from services import events, supervision
 from services.context import Ctx
-from services.db import system_session
-from services.models import EventStep, LedgerLine, Supervision
+from services.db import set_scope, system_session
+from services.models import AuditEntry, EventStep, LedgerLine, Supervision
 from tests.conftest import MovableClock
 from tests.factories import World, auth, make_user
 from tests.routes.events import make_event
@@ -194,6 +194,77 @@ async def test_r_sup_1_completion_clears_the_cards_and_the_deductions_stand(
     assert len(await ledger(session, event["id"])) == 1
     # The finished step earns no more cards.
     assert await sweep_at(session, clock, clock.now() + timedelta(days=30)) == ZERO
+
+
+async def test_r_aud_1_a_sweep_audits_each_event_once_naming_its_cards(
+    session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """R-AUD-1: one entry per carded event, written in one statement, naming the event's
+    cards and the sweep's moment, linked into the chain like any entry."""
+    first, second = [await make_event(session, clock, world) for _ in range(2)]
+    as_of = clock.now() + timedelta(hours=48)
+    assert (await sweep_at(session, clock, as_of))["issued"] == 4
+    await set_scope(session, SYSTEM_SCOPE)
+    for event in (first, second):
+        [entry] = (
+            await session.execute(
+                select(AuditEntry.after, AuditEntry.unit_path, AuditEntry.actor_name).where(
+                    AuditEntry.target_id == str(event["id"]),
+                    AuditEntry.action == "event.supervision_issued",
+                )
+            )
+        ).all()
+        issued = {(str(c["id"]), c["rule"], c["level"]) for c in await cards(session, event["id"])}
+        assert {(c["id"], c["rule"], c["level"]) for c in entry.after["cards"]} == issued
+        assert entry.after["as_of"] == as_of.isoformat()
+        assert (entry.unit_path, entry.actor_name) == (world.g1.path, SYSTEM.username)
+    sound = await session.scalar(
+        text("SELECT bool_and(hash = audit_hash(a)) FROM audit_log a WHERE action = :action"),
+        {"action": "event.supervision_issued"},
+    )
+    assert sound
+
+
+async def test_r_asm_3_each_card_is_priced_by_the_rules_of_the_unit_it_charges(
+    session: AsyncSession, client: AsyncClient, world: World, clock: MovableClock
+) -> None:
+    """R-ASM-3: in one sweep, a card charged to a community under a street with its own
+    enabled rule set costs that set's points; one charged elsewhere, the shipped default."""
+    admin = auth(world.admin_d, clock)
+    created = await client.post(
+        "/api/v1/assessment/rule-sets",
+        json={
+            "owner_unit_id": str(world.s1.id),
+            "year": 2026,
+            "kind": "community",
+            "name": "街道社区考核细则",
+            "items": [
+                {
+                    "code": "street_yellow",
+                    "text": "黄牌",
+                    "points": -3,
+                    "signal": "supervision_yellow",
+                }
+            ],
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    enabled = await client.post(
+        f"/api/v1/assessment/rule-sets/{created.json()['id']}/enable",
+        headers={**admin, "If-Match": '"1"'},
+    )
+    assert enabled.status_code == 200, enabled.text
+    under_s1 = [await make_event(session, clock, world) for _ in range(2)]
+    elsewhere = await make_event(session, clock, world, grid_id=world.g3.id)
+    assert (await sweep_at(session, clock, clock.now() + timedelta(hours=24)))["issued"] == 3
+    for event, points, code in (
+        *((e, -3, "street_yellow") for e in under_s1),
+        (elsewhere, -5, "supervision_yellow"),
+    ):
+        [card] = await cards(session, event["id"])
+        [line] = await ledger(session, event["id"])
+        assert (card["deduction"], line.points, line.item_code) == (points, Decimal(points), code)
 
 
 async def test_r_sup_2_legacy_events_are_exempt(

@@ -292,3 +292,50 @@ async def test_r_mob_2_two_phones_racing_with_one_operation_apply_it_once(
     finally:
         await conn.close()
     assert stored == 1
+
+
+async def test_r_mob_2_a_visit_change_committed_late_is_still_pulled(
+    real_client: AsyncClient, territory: Committed
+) -> None:
+    """Migration 0040: an open transaction changing a visit keeps nobody from logging one;
+    its change is numbered again at commit, after theirs, so a pull that has moved past
+    theirs still gets it."""
+
+    async def log_visit(content: str) -> str:
+        r = await real_client.post(
+            "/api/v1/mobile/visits",
+            json={
+                "grid_id": str(territory.grid_id),
+                "visited_at": "2026-11-23T09:30:00+08:00",
+                "topic": "visit",
+                "content": content,
+            },
+            headers=territory.headers,
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    async def pulled(since: str) -> dict[str, Any]:
+        r = await real_client.post(URL, json={"since": since}, headers=territory.headers)
+        assert r.status_code == 200, r.text
+        changes: dict[str, Any] = r.json()["changes"]
+        return changes
+
+    slow_visit = await log_visit("先记")
+    start = (await real_client.post(URL, json={}, headers=territory.headers)).json()["changes"]
+    conn = await asyncpg.connect(SUPERUSER_DSN)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "UPDATE visit_logs SET content = '后改',"
+                " serial = nextval('field_change_serial_seq') WHERE id = $1",
+                uuid.UUID(slow_visit),
+            )
+            # Bounded: under a lock held to commit this would wait for ever.
+            quick_visit = await asyncio.wait_for(log_visit("后记"), timeout=30)
+            seen = await pulled(start["next_cursor"])
+            assert [v["id"] for v in seen["visits"]] == [quick_visit]
+    finally:
+        await conn.close()
+    after = await pulled(seen["next_cursor"])
+    assert [(v["id"], v["content"]) for v in after["visits"]] == [(slow_visit, "后改")]
