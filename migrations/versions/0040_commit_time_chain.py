@@ -25,13 +25,13 @@ of the committing transaction's own entries. The hash functions are declared sta
 they are, so that they inline.
 
 Revision ID: 0040
-Revises: 0044
+Revises: 0039
 """
 
 from alembic import op
 
 revision = "0040"
-down_revision = "0044"
+down_revision = "0039"
 branch_labels = None
 depends_on = None
 
