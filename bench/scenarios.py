@@ -68,7 +68,7 @@ async def sample(owner_url: str, username: str, seed: int = 7) -> Samples:
                 " ORDER BY o.code, p.id OFFSET $1 LIMIT 1",
                 DEEP_OFFSET,
             )
-            deep = encode_cursor([row["code"], str(row["id"])])
+            deep = encode_cursor([row["code"], str(row["id"]), total])
     finally:
         await raw.close()
     rng = random.Random(seed)

@@ -1,4 +1,5 @@
-"""Keyset pagination: opaque cursors carrying the last row's sort key (never OFFSET)."""
+"""Keyset pagination: opaque cursors carrying the last row's sort key (never OFFSET) and the
+list's total, counted once on its first page."""
 
 import base64
 import uuid
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import Select, String, Uuid, bindparam, func, select, tuple_
+from sqlalchemy import Select, String, Uuid, and_, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -49,22 +50,43 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
 SortKey = tuple[InstrumentedAttribute[str], InstrumentedAttribute[uuid.UUID]]
 
 
-def _after(cursor: str) -> tuple[str, uuid.UUID]:
-    """The (text key, id) a page continues after."""
-    last_sort, last_id = decode_cursor(cursor, 2)
+@dataclass(frozen=True)
+class _After:
+    """Where a page continues: after the (text key, id) of the previous page's last row,
+    in a list of `total` rows. The total is counted on the first page and carried in the
+    cursor: recounting a jurisdiction of millions of people for every page would cost far
+    more than the page itself."""
+
+    sort: str
+    id: uuid.UUID
+    total: int
+
+
+def _after(cursor: str) -> _After:
+    last_sort, last_id, total = decode_cursor(cursor, 3)
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise BadRequest("cursor_invalid", errors=[FieldError("cursor", "cursor_invalid")])
     try:
-        return str(last_sort), uuid.UUID(str(last_id))
+        return _After(str(last_sort), uuid.UUID(str(last_id)), total)
     except ValueError as exc:
-        raise BadRequest("cursor_invalid") from exc
+        raise BadRequest("cursor_invalid", errors=[FieldError("cursor", "cursor_invalid")]) from exc
 
 
-def _next_cursor(rows: list[Any], limit: int, key: SortKey) -> str | None:
+def _beyond(sort: Any, ident: Any, after_sort: Any, after_id: Any) -> Any:
+    """Rows after (`after_sort`, `after_id`) in (sort, id) order. The bound on the sort
+    column alone says nothing more, but it is what lets the planner start an index scan
+    at the cursor (a row comparison across two tables, as in the people list ordered by
+    their grid's code, is only a filter)."""
+    return and_(tuple_(sort, ident) > tuple_(after_sort, after_id), sort >= after_sort)
+
+
+def _next_cursor(rows: list[Any], limit: int, key: SortKey, total: int) -> str | None:
     """The cursor after the page's last row, when a row beyond the page was fetched."""
     if len(rows) <= limit:
         return None
     sort, ident = key
     last = rows[limit - 1]
-    return encode_cursor([last[sort.key], str(last[ident.key])])
+    return encode_cursor([last[sort.key], str(last[ident.key]), total])
 
 
 async def paginate(
@@ -77,16 +99,19 @@ async def paginate(
     convert: Callable[[Any], dict[str, Any]] = lambda row: dict(row._mapping),
 ) -> Page[dict[str, Any]]:
     """A keyset page of `stmt` ordered by (text key, id), with the filtered total."""
-    total = (
-        await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    ).scalar_one()
     sort, ident = key
     if cursor:
-        stmt = stmt.where(tuple_(sort, ident) > tuple_(*_after(cursor)))
+        after = _after(cursor)
+        total = after.total
+        stmt = stmt.where(_beyond(sort, ident, after.sort, after.id))
+    else:
+        total = (
+            await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        ).scalar_one()
     rows = (await session.execute(stmt.order_by(sort, ident).limit(limit + 1))).all()
     return Page(
         items=[convert(row) for row in rows[:limit]],
-        next_cursor=_next_cursor([row._mapping for row in rows], limit, key),
+        next_cursor=_next_cursor([row._mapping for row in rows], limit, key, total),
         total=total,
     )
 
@@ -101,8 +126,9 @@ class Keyset:
         self.total = Prepared(select(func.count()).select_from(stmt.order_by(None).subquery()))
         ordered = stmt.order_by(sort, ident).limit(bindparam("limit"))
         self.first = Prepared(ordered)
-        after = tuple_(bindparam("after_sort", type_=String()), bindparam("after_id", type_=Uuid()))
-        self.following = Prepared(ordered.where(tuple_(sort, ident) > after))
+        after_sort = bindparam("after_sort", type_=String())
+        after_id = bindparam("after_id", type_=Uuid())
+        self.following = Prepared(ordered.where(_beyond(sort, ident, after_sort, after_id)))
 
     async def page(
         self,
@@ -113,15 +139,16 @@ class Keyset:
         cursor: str | None,
         convert: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> Page[dict[str, Any]]:
-        total = await self.total.value(session, params)
         if cursor:
-            after_sort, after_id = _after(cursor)
+            after = _after(cursor)
+            total = after.total
             page = self.following
-            params = {**params, "after_sort": after_sort, "after_id": after_id}
+            params = {**params, "after_sort": after.sort, "after_id": after.id}
         else:
+            total = await self.total.value(session, params)
             page = self.first
         rows = await page.rows(session, {**params, "limit": limit + 1})
-        next_cursor = _next_cursor(rows, limit, self.key)
+        next_cursor = _next_cursor(rows, limit, self.key, total)
         return Page(
             items=[convert(row) for row in rows[:limit]], next_cursor=next_cursor, total=total
         )
