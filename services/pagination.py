@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import Select, String, Uuid, and_, bindparam, func, select, tuple_
+from sqlalchemy import Integer, Select, String, Uuid, and_, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -116,19 +116,36 @@ async def paginate(
     )
 
 
-class Keyset:
-    """`paginate` for a statement compiled once (`services.prepared`), its parameters given
-    with each page: the same total, order and cursors."""
+# The bound values of a following page's statement: the previous page's last row.
+AFTER_SORT = bindparam("after_sort", type_=String())
+AFTER_ID = bindparam("after_id", type_=Uuid())
+LIMIT = bindparam("limit", type_=Integer())
 
-    def __init__(self, stmt: AnySelect, key: SortKey) -> None:
+
+class Keyset:
+    """`paginate` for statements compiled once (`services.prepared`), their parameters given
+    with each page: the same total, order and cursors. `following` binds `AFTER_SORT` and
+    `AFTER_ID`; both pages bind `LIMIT`."""
+
+    def __init__(
+        self, key: SortKey, *, total: Prepared, first: Prepared, following: Prepared
+    ) -> None:
         self.key = key
+        self.total = total
+        self.first = first
+        self.following = following
+
+    @classmethod
+    def of(cls, stmt: AnySelect, key: SortKey) -> "Keyset":
+        """The pages of `stmt` in (sort, id) order, and its count."""
         sort, ident = key
-        self.total = Prepared(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        ordered = stmt.order_by(sort, ident).limit(bindparam("limit"))
-        self.first = Prepared(ordered)
-        after_sort = bindparam("after_sort", type_=String())
-        after_id = bindparam("after_id", type_=Uuid())
-        self.following = Prepared(ordered.where(_beyond(sort, ident, after_sort, after_id)))
+        ordered = stmt.order_by(sort, ident).limit(LIMIT)
+        return cls(
+            key,
+            total=Prepared(select(func.count()).select_from(stmt.order_by(None).subquery())),
+            first=Prepared(ordered),
+            following=Prepared(ordered.where(_beyond(sort, ident, AFTER_SORT, AFTER_ID))),
+        )
 
     async def page(
         self,

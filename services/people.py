@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
 )
 
 from domain import id_numbers
@@ -52,7 +53,7 @@ from services.context import Ctx
 from services.jurisdiction import in_scope, in_scope_param, scope_params, within_path
 from services.masking import MaskSpec, present, present_one, reveal
 from services.models import House, OrgUnit, Person
-from services.pagination import AnySelect, Keyset, Page
+from services.pagination import AFTER_ID, AFTER_SORT, LIMIT, AnySelect, Keyset, Page
 from services.prepared import Prepared
 from services.registry import (
     audit_change,
@@ -102,43 +103,44 @@ _AUDITED = (
 )
 
 
+# The person's own columns, as every read selects them.
+_PERSON = (
+    Person.id,
+    Person.grid_id,
+    Person.kind,
+    Person.id_number,
+    Person.name,
+    Person.former_name,
+    Person.gender,
+    Person.birth_date,
+    Person.ethnicity,
+    Person.phone,
+    Person.register_address,
+    Person.current_address,
+    Person.education,
+    Person.occupation,
+    Person.employer,
+    Person.political_status,
+    Person.marital_status,
+    Person.photo_url,
+    Person.low_income,
+    Person.away,
+    Person.house_id,
+    Person.no_house_reason,
+    Person.details,
+    Person.status,
+    Person.status_reason,
+    Person.status_changed_at,
+    Person.version,
+    Person.created_at,
+    Person.updated_at,
+    Person.created_by,
+    Person.path,
+)
+_HOUSE_ADDRESS = House.address.label("house_address")
 # Built once: statements are immutable, and building this one costs more than running it.
 _SELECT: AnySelect = (
-    select(
-        Person.id,
-        Person.grid_id,
-        OrgUnit.code,
-        Person.kind,
-        Person.id_number,
-        Person.name,
-        Person.former_name,
-        Person.gender,
-        Person.birth_date,
-        Person.ethnicity,
-        Person.phone,
-        Person.register_address,
-        Person.current_address,
-        Person.education,
-        Person.occupation,
-        Person.employer,
-        Person.political_status,
-        Person.marital_status,
-        Person.photo_url,
-        Person.low_income,
-        Person.away,
-        Person.house_id,
-        House.address.label("house_address"),
-        Person.no_house_reason,
-        Person.details,
-        Person.status,
-        Person.status_reason,
-        Person.status_changed_at,
-        Person.version,
-        Person.created_at,
-        Person.updated_at,
-        Person.created_by,
-        Person.path,
-    )
+    select(*_PERSON, OrgUnit.code, _HOUSE_ADDRESS)
     .join(OrgUnit, OrgUnit.id == Person.grid_id)
     .outerjoin(House, House.id == Person.house_id)
 )
@@ -238,25 +240,79 @@ class _Shape:
     q: bool
 
 
+_UNIT_PATH = bindparam("unit_path", type_=String())
+
+
+def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
+    """What a person of the list satisfies, on their own columns."""
+    conditions = [in_scope_param(Person.path, everything=shape.everything)]
+    if shape.unit:
+        conditions.append(within_path(Person.path, _UNIT_PATH))
+    return conditions + _attributes(shape)
+
+
+def _attributes(shape: _Shape) -> list[ColumnElement[bool]]:
+    """The filters on what a person is, not where."""
+    conditions: list[ColumnElement[bool]] = []
+    if shape.kind:
+        conditions.append(Person.kind == bindparam("kind", type_=String()))
+    if shape.status:
+        conditions.append(Person.status == bindparam("status", type_=String()))
+    if shape.house:
+        conditions.append(Person.house_id == bindparam("house_id", type_=Uuid()))
+    if shape.q:
+        conditions.append(_search())
+    return conditions
+
+
 @cache
 def _filtered(shape: _Shape) -> AnySelect:
-    stmt = _SELECT.where(in_scope_param(Person.path, everything=shape.everything))
+    return _SELECT.where(*_conditions(shape))
+
+
+def _grid_walk(shape: _Shape, *, following: bool) -> Prepared:
+    """A page of the list, grid by grid in code order: the grids of the jurisdiction (and
+    unit) from the cursor's code on, and for each, in a lateral subquery, its people by id.
+    The lateral join makes each grid's people an index probe whatever the planner thinks
+    of the scope's selectivity (it cannot estimate `path <@ $1`, takes it for a handful
+    of rows, and would otherwise gather and sort every person of a district of millions
+    for a page of fifty, at any depth). Where a person is, is their grid's path: the
+    scope and the unit are tested on the grids, and a path test on the people — which the
+    planner would serve from the path index, scanning the whole scope for every grid — is
+    left to row-level security, whose test no index serves."""
+    grids = select(OrgUnit.id, OrgUnit.code).where(
+        OrgUnit.level == "grid", in_scope_param(OrgUnit.path, everything=shape.everything)
+    )
     if shape.unit:
-        stmt = stmt.where(within_path(Person.path, bindparam("unit_path", type_=String())))
-    if shape.kind:
-        stmt = stmt.where(Person.kind == bindparam("kind", type_=String()))
-    if shape.status:
-        stmt = stmt.where(Person.status == bindparam("status", type_=String()))
-    if shape.house:
-        stmt = stmt.where(Person.house_id == bindparam("house_id", type_=Uuid()))
-    if shape.q:
-        stmt = stmt.where(_search())
-    return stmt
+        grids = grids.where(within_path(OrgUnit.path, _UNIT_PATH))
+    if following:
+        grids = grids.where(OrgUnit.code >= AFTER_SORT)
+    grid = grids.subquery("g")
+    people_of = select(*_PERSON).where(Person.grid_id == grid.c.id, *_attributes(shape))
+    if following:
+        people_of = people_of.where(or_(grid.c.code > AFTER_SORT, Person.id > AFTER_ID))
+    person = people_of.order_by(Person.id).limit(LIMIT).lateral("p")
+    return Prepared(
+        select(*person.c, grid.c.code, _HOUSE_ADDRESS)
+        .select_from(grid.join(person, true()).outerjoin(House, House.id == person.c.house_id))
+        .order_by(grid.c.code, person.c.id)
+        .limit(LIMIT)
+    )
 
 
 @cache
 def _pages(shape: _Shape) -> Keyset:
-    return Keyset(_filtered(shape), (OrgUnit.code, Person.id))
+    """A search or a house's people are a few rows, found by their own indexes and sorted;
+    any other list is walked grid by grid."""
+    key = (OrgUnit.code, Person.id)
+    if shape.q or shape.house:
+        return Keyset.of(_filtered(shape), key)
+    return Keyset(
+        key,
+        total=Prepared(select(func.count()).select_from(Person).where(*_conditions(shape))),
+        first=_grid_walk(shape, following=False),
+        following=_grid_walk(shape, following=True),
+    )
 
 
 async def _query(ctx: Ctx, filters: PersonFilters) -> tuple[_Shape, dict[str, Any]]:
