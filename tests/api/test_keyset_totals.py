@@ -23,14 +23,21 @@ LISTS: dict[str, tuple[str, Make]] = {
 }
 
 
+async def _listed(
+    session: AsyncSession, world: World, clock: MovableClock, make: Make, count: int
+) -> dict[str, str]:
+    """`count` records in grid G1; the district admin's headers, who sees them all."""
+    for _ in range(count):
+        await make(session, clock, world.g1)
+    return auth(world.admin_d, clock)
+
+
 @pytest.mark.parametrize("name", sorted(LISTS))
 async def test_the_first_page_counts_and_the_following_pages_carry_its_total(
     client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock, name: str
 ) -> None:
     url, make = LISTS[name]
-    for _ in range(3):
-        await make(session, clock, world.g1)
-    headers = auth(world.admin_d, clock)
+    headers = await _listed(session, world, clock, make, 3)
     first = (await client.get(url, params={"limit": 2}, headers=headers)).json()
     assert first["total"] == 3 and len(first["items"]) == 2 and first["next_cursor"]
     await make(session, clock, world.g2)
@@ -48,9 +55,7 @@ async def test_a_cursor_without_its_total_or_with_a_forged_one_is_refused(
     client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock, name: str
 ) -> None:
     url, make = LISTS[name]
-    for _ in range(2):
-        await make(session, clock, world.g1)
-    headers = auth(world.admin_d, clock)
+    headers = await _listed(session, world, clock, make, 2)
     cursor = (await client.get(url, params={"limit": 1}, headers=headers)).json()["next_cursor"]
     sort, ident, total = decode_cursor(cursor, 3)
     assert total == 2
