@@ -2,8 +2,8 @@
 serves the demo city (database `grid_soak`, migrated and seeded) while one wrk per role
 (grid worker, community staff, street and district operators, leader) replays that role's
 own reads for a bounded time. Every 5 s the API's RSS and its PostgreSQL connections are
-sampled. It asserts an error rate under 0.1 %, connections within the pool (5 + 10
-overflow, SQLAlchemy's default) and a flat RSS, prints a summary and writes
+sampled. It asserts an error rate under 0.1 %, connections within the pool (its size and
+overflow, `services.settings`) and a flat RSS, prints a summary and writes
 `bench/results/SOAK.md`."""
 
 import argparse
@@ -24,10 +24,11 @@ import httpx
 
 from bench.load import LoadResult, Request, run_wrk
 from bench.serve import free_port, uvicorn, wait_http
+from services.settings import get_settings
 
 DATABASE = "grid_soak"
 PASSWORD = "demo12345"
-POOL_LIMIT = 5 + 10
+POOL_LIMIT = get_settings().db_pool_size + get_settings().db_max_overflow
 MAX_ERROR_RATE = 0.001
 # RSS is flat when the last minute's median is within this of the first minute's.
 RSS_GROWTH = 1.15

@@ -31,13 +31,19 @@ CONNECT_TIMEOUT_S = 10
 
 
 def make_engine(url: str | None = None, **kwargs: object) -> AsyncEngine:
+    settings = get_settings()
+    pool: dict[str, object] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_seconds,
+    }
     engine = create_async_engine(
-        url or get_settings().database_url,
+        url or settings.database_url,
         # Statement parameters carry ID and phone numbers: kept out of the engine's log echo
         # and out of the text of its exceptions, which end up in logs (R-JUR-3).
         hide_parameters=True,
         connect_args={"timeout": CONNECT_TIMEOUT_S},
-        **kwargs,
+        **(pool | kwargs),
     )
     event.listen(engine.sync_engine, "do_connect", _connect)
     event.listen(engine.sync_engine, "checkout", _refuse_closed)
