@@ -33,7 +33,23 @@ SELECT p.id, p.grid_id, o.code AS grid_code, p.kind, p.id_number, p.name, p.form
 FROM people p JOIN org_units o ON o.id = p.grid_id LEFT JOIN houses h ON h.id = p.house_id
 """
 PERSON_BY_ID = PERSON + "WHERE p.id = $1 AND p.path <@ $2::ltree"
-UNIT_PEOPLE = "WHERE p.path <@ $2::ltree AND p.path <@ (SELECT path FROM org_units WHERE id = $1)"
+UNIT_PATH = "(SELECT path FROM org_units WHERE id = $1)"
+UNIT_TOTAL = f"SELECT count(*) FROM people p WHERE p.path <@ $2::ltree AND p.path <@ {UNIT_PATH}"
+# A unit's first page as the product walks it (services.people): the unit's grids in code
+# order, each grid's people by id in a lateral subquery.
+UNIT_WALK = f"""
+SELECT p.id, p.grid_id, g.code AS grid_code, p.kind, p.id_number, p.name, p.former_name,
+       p.gender, p.birth_date, p.ethnicity, p.phone, p.register_address, p.current_address,
+       p.education, p.occupation, p.employer, p.political_status, p.marital_status,
+       p.photo_url, p.low_income, p.away, p.house_id, h.address AS house_address,
+       p.no_house_reason, p.details, p.status, p.status_reason, p.status_changed_at,
+       p.version, p.created_at, p.updated_at, p.created_by, p.path::text AS path
+FROM (SELECT o.id, o.code FROM org_units o
+      WHERE o.level = 'grid' AND o.path <@ $2::ltree AND o.path <@ {UNIT_PATH}) AS g
+JOIN LATERAL (SELECT * FROM people WHERE grid_id = g.id ORDER BY id LIMIT $3) AS p ON true
+LEFT JOIN houses h ON h.id = p.house_id
+ORDER BY g.code, p.id LIMIT $3
+"""
 NAME_PEOPLE = (
     "WHERE p.path <@ $2::ltree"
     " AND (p.name ILIKE $1 AND name_grams(p.name) @> name_grams($3) OR p.id_number = $3)"
@@ -174,6 +190,13 @@ async def _value(sql: str, *args: Any) -> Any:
         return await connection.fetchval(sql, *args)
 
 
+async def _unit_page(unit_id: uuid.UUID, limit: int = 50) -> dict[str, Any]:
+    async with _scoped() as connection:
+        total = await connection.fetchval(UNIT_TOTAL, unit_id, SCOPE)
+        rows = await connection.fetch(UNIT_WALK, unit_id, SCOPE, limit + 1)
+    return {"items": [dict(r) for r in rows[:limit]], "total": total}
+
+
 async def _page(base: str, where: str, *args: Any, limit: int = 50) -> dict[str, Any]:
     async with _scoped() as connection:
         total = await connection.fetchval(f"SELECT count(*) FROM ({base}{where}) t", *args)
@@ -257,7 +280,7 @@ async def _route(method: str, path: str, query: dict[str, list[str]], body: byte
             row = await connection.fetchrow(PERSON_BY_ID, uuid.UUID(parts[1]), SCOPE)
         return dict(row) if row else None
     if parts[0] == "people" and "unit_id" in query:
-        return await _page(PERSON, UNIT_PEOPLE, uuid.UUID(query["unit_id"][0]), SCOPE)
+        return await _unit_page(uuid.UUID(query["unit_id"][0]))
     if parts[0] == "people":
         q = query["q"][0]
         return await _page(PERSON, NAME_PEOPLE, f"%{q}%", SCOPE, q)
