@@ -23,13 +23,17 @@ from services.db import SCOPE_SETTING, USER_SETTING
 from services.map_queries import circle_degrees
 from services.tiles import CLUSTER_BELOW_ZOOM, cluster_window
 
-PERSON = """
-SELECT p.id, p.grid_id, o.code AS grid_code, p.kind, p.id_number, p.name, p.former_name,
+# A person's fields as the product answers them; `{grid}` names the row their grid is read from.
+PERSON_COLUMNS = """
+       p.id, p.grid_id, {grid}.code AS grid_code, p.kind, p.id_number, p.name, p.former_name,
        p.gender, p.birth_date, p.ethnicity, p.phone, p.register_address, p.current_address,
        p.education, p.occupation, p.employer, p.political_status, p.marital_status,
        p.photo_url, p.low_income, p.away, p.house_id, h.address AS house_address,
        p.no_house_reason, p.details, p.status, p.status_reason, p.status_changed_at,
        p.version, p.created_at, p.updated_at, p.created_by, p.path::text AS path
+"""
+PERSON = f"""
+SELECT {PERSON_COLUMNS.format(grid="o")}
 FROM people p JOIN org_units o ON o.id = p.grid_id LEFT JOIN houses h ON h.id = p.house_id
 """
 PERSON_BY_ID = PERSON + "WHERE p.id = $1 AND p.path <@ $2::ltree"
@@ -38,12 +42,7 @@ UNIT_TOTAL = f"SELECT count(*) FROM people p WHERE p.path <@ $2::ltree AND p.pat
 # A unit's first page as the product walks it (services.people): the unit's grids in code
 # order, each grid's people by id in a lateral subquery.
 UNIT_WALK = f"""
-SELECT p.id, p.grid_id, g.code AS grid_code, p.kind, p.id_number, p.name, p.former_name,
-       p.gender, p.birth_date, p.ethnicity, p.phone, p.register_address, p.current_address,
-       p.education, p.occupation, p.employer, p.political_status, p.marital_status,
-       p.photo_url, p.low_income, p.away, p.house_id, h.address AS house_address,
-       p.no_house_reason, p.details, p.status, p.status_reason, p.status_changed_at,
-       p.version, p.created_at, p.updated_at, p.created_by, p.path::text AS path
+SELECT {PERSON_COLUMNS.format(grid="g")}
 FROM (SELECT o.id, o.code FROM org_units o
       WHERE o.level = 'grid' AND o.path <@ $2::ltree AND o.path <@ {UNIT_PATH}) AS g
 JOIN LATERAL (SELECT * FROM people WHERE grid_id = g.id ORDER BY id LIMIT $3) AS p ON true
