@@ -38,7 +38,11 @@ FROM people p JOIN org_units o ON o.id = p.grid_id LEFT JOIN houses h ON h.id = 
 """
 PERSON_BY_ID = PERSON + "WHERE p.id = $1 AND p.path <@ $2::ltree"
 UNIT_PATH = "(SELECT path FROM org_units WHERE id = $1)"
-UNIT_TOTAL = f"SELECT count(*) FROM people p WHERE p.path <@ $2::ltree AND p.path <@ {UNIT_PATH}"
+# A unit's total as the product reads it: the sum of its people's counts (migration 0047).
+UNIT_TOTAL = (
+    "SELECT coalesce(sum(n), 0)::bigint FROM person_counts"
+    f" WHERE path <@ $2::ltree AND path <@ {UNIT_PATH}"
+)
 # A unit's first page as the product walks it (services.people): the unit's grids in code
 # order, each grid's people by id in a lateral subquery.
 UNIT_WALK = f"""

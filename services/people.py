@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     ColumnElement,
     String,
     Uuid,
@@ -52,7 +53,7 @@ from services.constraints import flush_unique
 from services.context import Ctx
 from services.jurisdiction import in_scope, in_scope_param, scope_params, within_path
 from services.masking import MaskSpec, present, present_one, reveal
-from services.models import House, OrgUnit, Person
+from services.models import House, OrgUnit, Person, PersonCount
 from services.pagination import AFTER_ID, AFTER_SORT, LIMIT, AnySelect, Keyset, Page
 from services.prepared import Prepared
 from services.registry import (
@@ -241,23 +242,43 @@ class _Shape:
 
 
 _UNIT_PATH = bindparam("unit_path", type_=String())
+_KIND = bindparam("kind", type_=String())
+_STATUS = bindparam("status", type_=String())
+
+
+def _placed(shape: _Shape, counted: type[Person] | type[PersonCount]) -> list[ColumnElement[bool]]:
+    """Where the list's people are (jurisdiction and unit) and what kind and status they
+    have: on the people themselves, or on their counts."""
+    conditions = [in_scope_param(counted.path, everything=shape.everything)]
+    if shape.unit:
+        conditions.append(within_path(counted.path, _UNIT_PATH))
+    return conditions + _kind_and_status(shape, counted)
+
+
+def _kind_and_status(
+    shape: _Shape, counted: type[Person] | type[PersonCount]
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if shape.kind:
+        conditions.append(counted.kind == _KIND)
+    if shape.status:
+        conditions.append(counted.status == _STATUS)
+    return conditions
 
 
 def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
     """What a person of the list satisfies, on their own columns."""
-    conditions = [in_scope_param(Person.path, everything=shape.everything)]
-    if shape.unit:
-        conditions.append(within_path(Person.path, _UNIT_PATH))
-    return conditions + _attributes(shape)
+    return _placed(shape, Person) + _found_by(shape)
 
 
 def _attributes(shape: _Shape) -> list[ColumnElement[bool]]:
     """The filters on what a person is, not where."""
+    return _kind_and_status(shape, Person) + _found_by(shape)
+
+
+def _found_by(shape: _Shape) -> list[ColumnElement[bool]]:
+    """The filters that only the people's own rows answer: their house, a search."""
     conditions: list[ColumnElement[bool]] = []
-    if shape.kind:
-        conditions.append(Person.kind == bindparam("kind", type_=String()))
-    if shape.status:
-        conditions.append(Person.status == bindparam("status", type_=String()))
     if shape.house:
         conditions.append(Person.house_id == bindparam("house_id", type_=Uuid()))
     if shape.q:
@@ -303,13 +324,15 @@ def _grid_walk(shape: _Shape, *, following: bool) -> Prepared:
 @cache
 def _pages(shape: _Shape) -> Keyset:
     """A search or a house's people are a few rows, found by their own indexes and sorted;
-    any other list is walked grid by grid."""
+    any other list is walked grid by grid, and its total is the sum of its people's counts
+    (a district's first page would otherwise count its millions one by one)."""
     key = (OrgUnit.code, Person.id)
     if shape.q or shape.house:
         return Keyset.of(_filtered(shape), key)
+    total = func.coalesce(func.sum(PersonCount.n), 0).cast(BigInteger)
     return Keyset(
         key,
-        total=Prepared(select(func.count()).select_from(Person).where(*_conditions(shape))),
+        total=Prepared(select(total).where(*_placed(shape, PersonCount))),
         first=_grid_walk(shape, following=False),
         following=_grid_walk(shape, following=True),
     )

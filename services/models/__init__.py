@@ -26,7 +26,14 @@ from services.models.map_cells import MapCell
 from services.models.notices import Notice
 from services.models.open311 import Open311Request
 from services.models.org import Department, OrgUnit, OrgUnitVersion
-from services.models.people import Family, FamilyMember, Household, HouseholdMember, Person
+from services.models.people import (
+    Family,
+    FamilyMember,
+    Household,
+    HouseholdMember,
+    Person,
+    PersonCount,
+)
 from services.models.places import (
     Component,
     JurisdictionProfile,
@@ -91,6 +98,7 @@ __all__ = [
     "PeriodicReport",
     "Permission",
     "Person",
+    "PersonCount",
     "PersonTag",
     "Place",
     "PlaceKindEntry",

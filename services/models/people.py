@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, synonym
 
@@ -40,6 +40,18 @@ class Person(GridBound, Base):
     location: Mapped[Any | None] = mapped_column(
         Geometry("POINT", srid=4326, spatial_index=False), default=None
     )
+
+
+class PersonCount(Base):
+    """How many people of a kind and status a path holds, written only by the database's
+    triggers on `people` (migration 0047): the people list's totals."""
+
+    __tablename__ = "person_counts"
+
+    path: Mapped[str] = mapped_column(Ltree(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 class PersonGroup(GridBound):
