@@ -11,6 +11,7 @@ imports this module (clearing on finish): each uses only the other's attributes 
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,6 +77,22 @@ def _phase_applies() -> str:
     )
 
 
+def _next_deadline(step: str) -> str:
+    """The earlier deadline of the step's current phase: the expression of the index the
+    sweep finds due steps by (migration 0048), written as the index has it (the planner
+    matches the expression, argument order included). `step` qualifies the columns."""
+
+    def earliest(rules: Iterable[Rule]) -> str:
+        columns = dict.fromkeys(col for rule, col in DEADLINE_COLUMNS.items() if rule in rules)
+        return f"least({', '.join(step + column for column in columns)})"
+
+    handling = set(DEADLINE_COLUMNS) - _ACCEPTING
+    return (
+        f"CASE WHEN {step}accepted_at IS NULL THEN {earliest(_ACCEPTING)}"
+        f" WHEN {step}first_feedback_at IS NULL THEN {earliest(handling)} END"
+    )
+
+
 # The statement is built once from the rule tables above (constants, never input).
 _CANDIDATES = ",\n        ".join(
     f"({_rule_for(column)}, s.{column})" for column in dict.fromkeys(DEADLINE_COLUMNS.values())
@@ -91,14 +108,20 @@ WITH due AS (
            coalesce(s.department_id, s.unit_id) AS holder, s.handler_path, c.rule, c.due_at,
            to_char(c.due_at AT TIME ZONE :zone, 'YYYY-MM') AS period, t.level, t.reason
     FROM event_steps s
-    JOIN events e ON e.id = s.event_id
+    -- Each due step's event by its key: the fence (OFFSET 0) keeps the planner, which
+    -- cannot know how few steps are due, from hashing every open event instead.
+    CROSS JOIN LATERAL (
+        SELECT e.path, e.service_no, e.is_major, e.is_urgent FROM events e
+        WHERE e.id = s.event_id AND NOT e.legacy AND e.state <> '{State.CLOSED.value}'
+        OFFSET 0
+    ) AS e
     CROSS JOIN LATERAL (VALUES
         {_CANDIDATES}
     ) AS c (rule, due_at)
     JOIN (VALUES {_TARIFF}) AS t (rule, level, reason) ON t.rule = c.rule
     WHERE s.finished_at IS NULL
-      AND NOT e.legacy
-      AND e.state <> '{State.CLOSED.value}'
+      -- A necessary condition the index answers; the candidates below decide.
+      AND ({_next_deadline("s.")}) <= :as_of
       AND c.due_at <= :as_of
       AND {_phase_applies()}
       -- Cards already issued are not priced again (the index below still decides a race).

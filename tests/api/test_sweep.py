@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from domain.principal import SYSTEM, SYSTEM_SCOPE
-from services import events, supervision
+from services import assessment_rules, events, supervision
 from services.context import Ctx
 from services.db import set_scope, system_session
 from services.models import AuditEntry, EventStep, LedgerLine, Supervision
@@ -297,6 +297,33 @@ async def test_r_sup_2_a_late_sweep_catches_up_with_true_due_times(
         (assigned + timedelta(hours=24), as_of),
         (assigned + timedelta(hours=48), as_of),
     ]
+
+
+async def test_r_sup_2_the_sweep_reads_only_the_steps_that_are_due(
+    session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """Every minute, whatever the number of open steps: the due steps are found by the index
+    of the open steps' next deadline (migration 0048), each one's event by its key. However
+    small the tables, with plain scans ruled out only an index condition on the deadline
+    expression can find them (the expression must match the index's exactly)."""
+    for _ in range(3):
+        await make_event(session, clock, world)
+    await set_scope(session, SYSTEM_SCOPE)
+    await session.execute(text("SET LOCAL enable_seqscan = off"))
+    explained = await session.execute(
+        text("EXPLAIN " + str(supervision.SWEEP)),
+        {
+            "as_of": clock.now() + timedelta(days=3),
+            "zone": "Asia/Shanghai",
+            "defaults": assessment_rules.DEFAULTS,
+        },
+    )
+    plan = "\n".join(explained.scalars())
+    await session.execute(text("SET LOCAL enable_seqscan = on"))
+    lines = plan.splitlines()
+    (at,) = (i for i, line in enumerate(lines) if "ix_event_steps_next_deadline" in line)
+    assert "Index Cond: (CASE WHEN (accepted_at IS NULL) THEN LEAST(" in lines[at + 1], plan
+    assert "Index Cond: (id = s.event_id)" in plan, plan
 
 
 def test_the_sweep_is_a_minutely_unique_cron_job_run_at_startup() -> None:
