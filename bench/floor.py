@@ -55,7 +55,7 @@ ORDER BY g.code, p.id LIMIT $3
 """
 NAME_PEOPLE = (
     "WHERE p.path <@ $2::ltree"
-    " AND (p.name ILIKE $1 AND name_grams(p.name) @> name_grams($3) OR p.id_number = $3)"
+    " AND (p.name ILIKE $1 AND name_grams(p.name) @> name_query_grams($3) OR p.id_number = $3)"
 )
 # A range query: the total and the page as JSON in one statement, as the product runs it.
 HOUSES = """

@@ -201,11 +201,12 @@ def _search() -> ColumnElement[bool]:
     since partial matches would let a masked caller uncover a number digit by digit."""
     # Spelled like the expression index on overseas document numbers, so the index serves it.
     document_number = Person.details.op("->>")(literal_column("'document_number'"))
-    grams = func.name_grams
+    # The query's pairs (or its one character) are enough to find the candidates (0049).
+    looked_up = func.name_query_grams(bindparam("q", type_=String()))
     return or_(
         and_(
             Person.name.icontains(bindparam("q_like", type_=String()), escape=_LIKE_ESCAPE),
-            grams(Person.name).op("@>")(grams(bindparam("q", type_=String()))),
+            func.name_grams(Person.name).op("@>")(looked_up),
         ),
         Person.id_number == any_(bindparam("numbers", type_=ARRAY(String()))),
         and_(Person.kind == Kind.OVERSEAS, document_number == bindparam("number", type_=String())),

@@ -6,8 +6,9 @@ query is one, two or three characters, Latin or mixed (migration 0038)."""
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.schemas.people import PersonOut
@@ -149,3 +150,16 @@ async def test_a_search_the_database_cannot_hold_is_refused_and_the_next_one_ans
     assert_problem(r, 422, "value_unstorable")
     r = await client.get(PEOPLE, params={"q": "王军"}, headers=headers)
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    ("q", "grams"),
+    [("王", ["王"]), ("王军", ["王军"]), ("丽·买", ["丽·", "·买"]), ("AbC", ["ab", "bc"])],
+)
+async def test_a_search_looks_up_the_pairs_of_its_characters_or_its_one_character(
+    session: AsyncSession, q: str, grams: list[str]
+) -> None:
+    """Every name holding a query's pairs holds its characters too: the index is asked for
+    the pairs alone (migration 0049), lower-cased as ILIKE compares."""
+    looked_up = await session.scalar(text("SELECT name_query_grams(:q)"), {"q": q})
+    assert looked_up == grams
