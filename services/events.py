@@ -358,8 +358,10 @@ async def report_event(
         citizen=None,
         attachments=await attachments.of_event(ctx, event.id) if attached else [],
     )
-    # R-EVT-3: what the new event may repeat, for the reporter to look at.
-    data["likely_duplicates"] = await duplicates.suggestions(ctx, event.id)
+    # R-EVT-3: what the new event may repeat, for the reporter to look at (an event without
+    # a location repeats nothing, and is not read back to learn so).
+    located = event.location is not None
+    data["likely_duplicates"] = await duplicates.suggestions(ctx, event.id) if located else []
     return data
 
 

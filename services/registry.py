@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from domain.errors import Conflict, FieldError, Invalid, NotFound
 from domain.org import Level
@@ -34,10 +35,13 @@ def _unit_not_found(field: str) -> NotFound:
 
 
 async def unit_for_record(ctx: Ctx, unit_id: uuid.UUID, field: str = "unit_id") -> OrgUnit:
-    """The live unit (any level) a record belongs to, inside the caller's jurisdiction."""
+    """The live unit (any level) a record belongs to, inside the caller's jurisdiction;
+    without its boundary, which no record needs and a grid's polygon is the bulk of the row."""
     unit = (
         await ctx.session.execute(
-            select(OrgUnit).where(OrgUnit.id == unit_id, OrgUnit.deleted_at.is_(None))
+            select(OrgUnit)
+            .where(OrgUnit.id == unit_id, OrgUnit.deleted_at.is_(None))
+            .options(defer(OrgUnit.geom, raiseload=True))
         )
     ).scalar_one_or_none()
     if unit is None or not path_in_scope(unit.path, ctx.principal):
