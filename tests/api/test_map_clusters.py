@@ -63,7 +63,7 @@ async def scatter_people(
     rng = random.Random(seed)
     points = [(rng.uniform(75.9005, 75.9995), rng.uniform(39.4005, 39.4495)) for _ in range(count)]
     await set_scope(session, SYSTEM_SCOPE)
-    for grid in (world.g1, world.g2):
+    for index, grid in enumerate((world.g1, world.g2)):
         mine = [p for p in points if (p[0] < 75.95) == (grid is world.g1)]
         await session.execute(
             text(
@@ -78,7 +78,8 @@ async def scatter_people(
             {
                 "grid": grid.id,
                 "path": grid.path,
-                "prefix": f"6531019{uuid.uuid4().int % 10**3:03d}",
+                # A prefix per grid: ID numbers are unique.
+                "prefix": f"6531019{index:03d}",
                 "lons": [p[0] for p in mine],
                 "lats": [p[1] for p in mine],
             },

@@ -2,6 +2,7 @@
 house tests share. Records are made in grid G1 (street S1) with real-looking personal data,
 so the masking sweep has something to find."""
 
+import itertools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,8 @@ from tests.factories import World, system_ctx
 from tests.routes import Call, ListEntry, Setup
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+# An active address's full text is unique: numbered in turn, never drawn at random.
+_HOUSE_NUMBERS = itertools.count(1)
 OWNER_ID = "653101198503152317"
 OWNER_PHONE = "13899991234"
 LANDLORD_ID = "653101197001011235"
@@ -45,7 +48,7 @@ async def make_address(
         ctx,
         {
             "grid_id": grid.id,
-            "full_text": full_text or f"喀什市人民路{uuid.uuid4().int % 10_000}号",
+            "full_text": full_text or f"喀什市人民路{next(_HOUSE_NUMBERS)}号",
             "location": location or Point(75.92, 39.42),
         },
     )

@@ -3,6 +3,7 @@ components and video points (R-JUR-1), and the factories their tests share. Reco
 in grid G1 (street S1) through the services as the system, with real-looking personal data
 so the masking sweep has something to find."""
 
+import itertools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,8 @@ from tests.factories import World, system_ctx
 from tests.routes import Call, ListEntry, Setup
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+# An active address's full text is unique: numbered in turn, never drawn at random.
+_HOUSE_NUMBERS = itertools.count(1)
 REPRESENTATIVE_PHONE = "13912345678"
 PRINCIPAL_PHONE = "13698765432"
 MEMBER_PHONE = "15809876543"
@@ -198,7 +201,7 @@ async def make_address(
     address = Address(
         grid_id=grid.id,
         path=grid.path,
-        full_text=full_text or f"喀什市解放北路{uuid.uuid4().int % 10_000}号",
+        full_text=full_text or f"喀什市解放北路{next(_HOUSE_NUMBERS)}号",
         location=from_shape(location, srid=4326) if location else None,
         status=status,
         created_at=EPOCH,
