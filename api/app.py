@@ -15,7 +15,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.routers import ROUTERS
 from api.routing import PrefixGate
 from api.web import console, web_directory
-from services import log_privacy
+from services import heap, log_privacy
 from services.clock import Clock, SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
@@ -57,6 +57,7 @@ def create_app(*, clock: Clock | None = None) -> FastAPI:
         # Request transactions come from here; tests bind it to their rolled-back connection.
         app.state.request_session = app.state.sessionmaker
         app.state.redis = Redis.from_url(settings.redis_url)
+        heap.settle()
         try:
             yield
         finally:

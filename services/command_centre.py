@@ -10,16 +10,28 @@ caller's unread notices — one indexed round trip, and 304 when it still matche
 
 import hashlib
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, cast, exists, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Uuid,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+)
 
 from domain.supervision import Level
 from domain.workflow import OPEN_STATES
 from services.context import Ctx
 from services.events import visible
-from services.jurisdiction import in_scope
+from services.jurisdiction import in_scope, in_scope_param, scope_params
 from services.models import (
     BoardVersion,
     Event,
@@ -30,6 +42,7 @@ from services.models import (
     WorkerPosition,
 )
 from services.models.base import Ltree
+from services.prepared import Prepared
 
 # A worker whose last report is this recent counts as on duty.
 ON_DUTY_WINDOW = timedelta(minutes=30)
@@ -202,32 +215,55 @@ async def summary(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+@cache
+def _fingerprint(everything: bool) -> Prepared:
+    """The counters and the two windows a board is made of, compiled once: every poll runs
+    it, and building and keying the statement cost more than running it."""
+    on_duty = and_(
+        in_scope_param(WorkerPosition.path, everything=everything),
+        WorkerPosition.reported_at >= bindparam("since", type_=DateTime(timezone=True)),
+    )
+    unread = and_(
+        Notification.user_id == bindparam("user_id", type_=Uuid()),
+        Notification.read_at.is_(None),
+    )
+    return Prepared(
+        select(
+            select(func.coalesce(func.sum(BoardVersion.version), 0))
+            .where(in_scope_param(BoardVersion.path, everything=everything))
+            .scalar_subquery()
+            .label("changes"),
+            # A worker leaving the window changes the earliest report, one entering the count.
+            select(func.count()).where(on_duty).scalar_subquery().label("on_duty"),
+            select(func.min(WorkerPosition.reported_at))
+            .where(on_duty)
+            .scalar_subquery()
+            .label("earliest"),
+            select(func.count()).where(unread).scalar_subquery().label("unread"),
+            select(func.max(Notification.created_at))
+            .where(unread)
+            .scalar_subquery()
+            .label("latest_unread"),
+        )
+    )
+
+
 async def fingerprint(ctx: Ctx) -> str:
     """What the caller's board is made of. Taken before the document is built, so the
     document is never older than the fingerprint it is tagged with: at worst a change that
     lands in between is sent twice, never missed."""
     principal = ctx.principal
-    on_duty = and_(
-        in_scope(WorkerPosition.path, principal),
-        WorkerPosition.reported_at >= ctx.now() - ON_DUTY_WINDOW,
+    row = await _fingerprint(principal.sees_everything).row(
+        ctx.session,
+        {
+            "since": ctx.now() - ON_DUTY_WINDOW,
+            "user_id": principal.user_id,
+            **scope_params(principal),
+        },
     )
-    unread = and_(Notification.user_id == principal.user_id, Notification.read_at.is_(None))
-    row = (
-        await ctx.session.execute(
-            select(
-                select(func.coalesce(func.sum(BoardVersion.version), 0))
-                .where(in_scope(BoardVersion.path, principal))
-                .scalar_subquery(),
-                # A worker leaving the window changes the earliest report, one entering the count.
-                select(func.count()).where(on_duty).scalar_subquery(),
-                select(func.min(WorkerPosition.reported_at)).where(on_duty).scalar_subquery(),
-                select(func.count()).where(unread).scalar_subquery(),
-                select(func.max(Notification.created_at)).where(unread).scalar_subquery(),
-            )
-        )
-    ).one()
+    assert row is not None  # one row of scalar subqueries
     identity = (BOARD_FORMAT, principal.scope, principal.user_id, principal.department_id)
-    return repr((*identity, *row))
+    return repr((*identity, *row.values()))
 
 
 def digest(body: bytes) -> str:

@@ -9,7 +9,7 @@ from arq.cron import CronJob
 from arq.typing import StartupShutdown, WorkerCoroutine
 from arq.worker import Function
 
-from services import log_privacy
+from services import heap, log_privacy
 from services.clock import SystemClock
 from services.db import make_engine, make_sessionmaker
 from services.settings import get_settings
@@ -38,6 +38,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         "sms": SmsSender(ctx["sessionmaker"], gateway_from(get_settings())),
         "webhook": WebhookSender(ctx["sessionmaker"], ctx["clock"]),
     }
+    heap.settle()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

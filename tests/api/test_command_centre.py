@@ -212,3 +212,15 @@ async def test_r_cmd_1_every_input_of_the_board_changes_its_tag_and_a_siblings_d
     assert await changed(street) and not await changed(sibling)
     # Nothing else: both stay.
     assert not await changed(street) and not await changed(sibling)
+
+
+async def test_r_cmd_1_a_whole_tree_principal_polls_the_whole_tree(
+    client: AsyncClient, session: AsyncSession, world: World, clock: MovableClock
+) -> None:
+    """The fingerprint is compiled once for callers who see everything and once for those
+    who see a subtree: the first kind answers 304 as well, and a change anywhere is seen."""
+    root = await make_user(session, roles=["admin"], superuser=True)
+    tag = await etag(client, root, clock)
+    assert await poll(client, root, clock, tag) == 304
+    await make_event(session, clock, world)
+    assert await poll(client, root, clock, tag) == 200
