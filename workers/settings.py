@@ -85,7 +85,8 @@ class WorkerSettings:
     )
     # Cron schedules (daily sweeps to come) follow the platform's local time, not the host's.
     timezone = ZoneInfo(get_settings().timezone)
-    # As many jobs at once as the worker's database pool has connections (5 + 10 overflow).
+    # Fewer jobs at once than the connections the worker's database pool keeps (16, and 4 more
+    # at a peak, services.settings), so no job waits for one.
     max_jobs = 15
     # arq's defaults poll every 0.5 s and read at most 100 due jobs per poll: at most 200
     # jobs/s, and a job waits up to half a second before it starts. Polling is one ZRANGE.
