@@ -253,7 +253,8 @@ async def fingerprint(ctx: Ctx) -> str:
     document is never older than the fingerprint it is tagged with: at worst a change that
     lands in between is sent twice, never missed."""
     principal = ctx.principal
-    row = await _fingerprint(principal.sees_everything).row(
+    # Scalar subqueries only: always one row.
+    (row,) = await _fingerprint(principal.sees_everything).rows(
         ctx.session,
         {
             "since": ctx.now() - ON_DUTY_WINDOW,
@@ -261,7 +262,6 @@ async def fingerprint(ctx: Ctx) -> str:
             **scope_params(principal),
         },
     )
-    assert row is not None  # one row of scalar subqueries
     identity = (BOARD_FORMAT, principal.scope, principal.user_id, principal.department_id)
     return repr((*identity, *row.values()))
 
