@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import cache
+from operator import mul
 
 from stdnum import numdb
 
@@ -54,8 +55,9 @@ def normalise(raw: str) -> str:
 
 def check_char(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character for the first 17 digits."""
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    if len(first17) != len(_WEIGHTS):
+        raise ValueError("seventeen digits expected")
+    return _CHECK_CHARS[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 def upgrade(legacy: str) -> str:

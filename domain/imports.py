@@ -81,7 +81,7 @@ def _in_dictionary(name: str) -> Callable[[str], str]:
 
 def _resident_id(value: str, info: ValidationInfo) -> str:
     """GB 11643 (R-POP-2): the number as stored, 15-digit numbers upgraded."""
-    today: date = (info.context or {}).get("today", date.today())
+    today: date = (info.context or {}).get("today") or date.today()
     try:
         return id_numbers.parse(value, today=today).number
     except DomainError as exc:
@@ -185,6 +185,11 @@ class Template:
     def headers(self) -> list[str]:
         return [c.header for c in self.columns]
 
+    @cached_property
+    def key_of_header(self) -> dict[str, str]:
+        """Each column's key by its header, as a file's row is read."""
+        return {c.header: c.key for c in self.columns}
+
     # Cached: row checks ask for these for every cell of every row (a third of an import's
     # time went to rebuilding them).
     @cached_property
@@ -202,7 +207,7 @@ class Template:
         model = self.details_model
         return frozenset(model.model_fields) if model else frozenset()
 
-    @property
+    @cached_property
     def located(self) -> bool:
         """Whether its rows carry a location (longitude, latitude, coordinate system)."""
         return any(c.key == LON for c in self.columns)

@@ -15,6 +15,7 @@ import asyncio
 import tempfile
 import uuid
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +37,7 @@ from services.jurisdiction import in_scope
 from services.masking import sees_pii
 from services.models import Comparison, ComparisonLine, OrgUnit
 from services.pagination import AnySelect, Page, decode_cursor, encode_cursor
+from services.read_ahead import read_ahead
 from services.registry import unit_for_record
 
 TARGET = "comparison"
@@ -97,7 +99,7 @@ SIDES: dict[Nature, Side] = {
 
 _FILE_TABLE = """
 CREATE TEMP TABLE comparison_file (
-    id uuid, row_no integer, grid_code text, name text, identity text, v jsonb, errors jsonb
+    row_no integer, grid_code text, name text, identity text, v jsonb, errors jsonb
 ) ON COMMIT DROP
 """
 
@@ -229,9 +231,10 @@ async def _load(ctx: Ctx, chosen: Template, path: Path, fmt: str) -> int:
     with open_table(path, fmt) as table:
         check_columns(chosen, table.headers)
         batches = staged_batches(chosen, table.rows, ctx.today())
-        while (records := await asyncio.to_thread(next, batches, None)) is not None:
-            read += len(records)
-            await _copy(ctx.session, records)
+        async with aclosing(read_ahead(lambda: next(batches, None))) as ahead:
+            async for records in ahead:
+                read += len(records)
+                await _copy(ctx.session, records)
     return read
 
 

@@ -57,7 +57,7 @@ def test_files_read_back_through_the_import_reader_without_a_rejection(
         assert table.headers == TEMPLATE.headers
         staged = [r for b in imports.staged_batches(TEMPLATE, table.rows, TODAY) for r in b]
     assert len(staged) == 3_000
-    # (id, row number, grid code, name, identity, values, errors)
-    assert [r[6] for r in staged] == [None] * 3_000
-    assert {r[2] for r in staged} == set(GRIDS)
-    assert [r[1] for r in staged] == list(range(2, 3_002))
+    # (row number, grid code, name, identity, values, errors)
+    assert [r[5] for r in staged] == [None] * 3_000
+    assert {r[1] for r in staged} == set(GRIDS)
+    assert [r[0] for r in staged] == list(range(2, 3_002))
