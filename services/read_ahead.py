@@ -5,13 +5,13 @@ the batch before it (I/O, awaited on the loop): the two overlap instead of takin
 batch costs the longer of the two rather than their sum."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
-async def read_ahead(produce: Callable[[], T | None]) -> AsyncIterator[T]:
+async def read_ahead(produce: Callable[[], T | None]) -> AsyncGenerator[T, None]:
     """The items `produce` returns, made in a thread, until it returns None; the next item is
     in the making while the consumer works on this one. Close it (`contextlib.aclosing`):
     closing waits for the item in the making, so nothing the thread reads (an open file) is
