@@ -77,6 +77,7 @@ from services.pagination import AnySelect, Page, decode_cursor, encode_cursor
 from services.read_ahead import read_ahead
 from services.registry import unit_for_record
 from services.settings import get_settings
+from services.xlsx_headers import xlsx_headers
 
 TARGET = "import"
 # Rows of a running import are filed under this root label: no jurisdiction reaches them
@@ -161,6 +162,8 @@ def store_upload(upload: IO[bytes], target: Path) -> int:
 
 
 def _read_headers(path: Path, fmt: str) -> list[str]:
+    if fmt == "xlsx":
+        return xlsx_headers(path)
     with open_table(path, fmt) as table:
         return table.headers
 

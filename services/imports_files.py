@@ -69,7 +69,7 @@ def _encoding(head: bytes) -> str:
     raise unreadable("import_encoding_invalid")
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """A spreadsheet cell as text: whole numbers without `.0` (ID numbers typed as numbers
     lose nothing up to 15 digits), dates as ISO dates."""
     if value is None:
@@ -87,6 +87,15 @@ def _text(value: Any) -> str:
 
 def _blank(cells: list[str]) -> bool:
     return not any(cell.strip() for cell in cells)
+
+
+def trimmed_headers(cells: list[str]) -> list[str]:
+    """A sheet's header row without its trailing empty cells: they are the sheet's width,
+    not columns."""
+    end = len(cells)
+    while end and not cells[end - 1]:
+        end -= 1
+    return cells[:end]
 
 
 def _zipped(headers: list[str], cells: list[str]) -> Row:
@@ -133,21 +142,19 @@ def _xlsx(path: Path) -> Table:
     headers: list[str] | None = None
     for cells in lines:
         read += 1
-        texts = [_text(c) for c in cells]
+        texts = [cell_text(c) for c in cells]
         if not _blank(texts):
             headers = texts
             break
     if headers is None:
         raise unreadable("import_file_empty")
-    # Trailing empty header cells are the sheet's width, not columns.
-    while headers and not headers[-1]:
-        headers.pop()
+    headers = trimmed_headers(headers)
 
     def rows() -> Iterator[tuple[int, Row]]:
         nonlocal read
         for cells in lines:
             read += 1
-            texts = [_text(c) for c in cells]
+            texts = [cell_text(c) for c in cells]
             if not _blank(texts):
                 yield read, _zipped(headers, texts)
 
