@@ -376,13 +376,6 @@ async def rejections_page(
 # The job.
 
 
-@dataclass
-class _Batch:
-    staged: list[tuple[Any, ...]]
-    read: int = 0
-    rejected: int = 0
-
-
 _STAGING = """
 CREATE TEMP TABLE import_staging (
     row_no integer, grid_code text, name text, id_number text,
