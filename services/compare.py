@@ -32,7 +32,7 @@ from services import audit
 from services.claims import VALUE_MASKS
 from services.context import Ctx
 from services.imports import check_columns, staged_batches, store_upload, template
-from services.imports_files import format_of, open_table
+from services.imports_files import format_of, opened_table
 from services.jurisdiction import in_scope
 from services.masking import sees_pii
 from services.models import Comparison, ComparisonLine, OrgUnit
@@ -228,7 +228,7 @@ async def _load(ctx: Ctx, chosen: Template, path: Path, fmt: str) -> int:
     """The file's rows in the temporary table; their number."""
     await ctx.session.execute(text(_FILE_TABLE))
     read = 0
-    with open_table(path, fmt) as table:
+    async with opened_table(path, fmt) as table:
         check_columns(chosen, table.headers)
         batches = staged_batches(chosen, table.rows, ctx.today())
         async with aclosing(read_ahead(lambda: next(batches, None))) as ahead:

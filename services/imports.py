@@ -69,7 +69,7 @@ from services.clock import Clock
 from services.context import Ctx, business_time
 from services.db import system_session
 from services.exporting import Column as ExportColumn
-from services.imports_files import Row, format_of, open_table
+from services.imports_files import Row, format_of, open_table, opened_table
 from services.jurisdiction import in_scope
 from services.models import Import, ImportRejection, ImportRow
 from services.models.base import Ltree
@@ -670,7 +670,7 @@ async def run_import(
     today = business_time(clock.now()).date()
     path = storage_path(record.id, record.format)
     try:
-        with open_table(path, record.format) as table:
+        async with opened_table(path, record.format) as table:
             batches = staged_batches(chosen, table.rows, today, Crs(record.crs))
 
             def checked() -> tuple[list[tuple[Any, ...]], float] | None:

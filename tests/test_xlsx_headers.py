@@ -1,7 +1,8 @@
 """R-IMP-1: the header row of an XLSX upload is read as a stream, so the check that refuses a
 file with the wrong columns never loads the sheet, and it reads the headers the job's reader
-(python-calamine, the whole sheet) reads."""
+(python-calamine, the whole sheet) reads; that reader opens a workbook off the event loop."""
 
+import threading
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -9,8 +10,10 @@ from typing import Any
 
 import pytest
 import xlsxwriter
+from python_calamine import CalamineWorkbook
 
 from domain.errors import Invalid
+from services import imports_files
 from services.imports_files import open_table
 from services.xlsx_headers import xlsx_headers
 
@@ -137,3 +140,23 @@ def test_what_is_no_workbook_is_unreadable(tmp_path: Path) -> None:
 def test_a_sheet_without_a_value_is_empty(tmp_path: Path) -> None:
     path = _workbook(tmp_path / "empty.xlsx", lambda sheet, _: sheet.write_blank(0, 0, None))
     assert _invalid_code(path) == "import_file_empty"
+
+
+async def test_a_coroutine_opens_a_workbook_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """calamine parses the whole sheet when the table is opened (seconds for a big file):
+    the job and the comparison open it in a thread, so the event loop keeps serving."""
+    path = _workbook(tmp_path / "people.xlsx", _at_a1)
+    opened_on: list[int] = []
+
+    class Recording:
+        @staticmethod
+        def from_path(name: str) -> Any:
+            opened_on.append(threading.get_ident())
+            return CalamineWorkbook.from_path(name)
+
+    monkeypatch.setattr(imports_files, "CalamineWorkbook", Recording)
+    async with imports_files.opened_table(path, "xlsx") as table:
+        assert table.headers == HEADERS
+    assert opened_on and threading.get_ident() not in opened_on
