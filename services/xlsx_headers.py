@@ -10,7 +10,6 @@ them to it)."""
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
@@ -92,8 +91,7 @@ def _shared(stream: Any, wanted: set[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     position = 0
     last = max(wanted, default=-1)
-    items: Iterator[tuple[str, Element]] = iterparse(stream, events=("end",))
-    for _, item in items:
+    for _, item in iterparse(stream, events=("end",)):
         if item.tag != f"{_MAIN}si":
             continue
         if position in wanted:
