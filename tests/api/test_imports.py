@@ -113,6 +113,41 @@ async def test_wrong_columns_refuse_the_file_naming_what_differs_r_imp_1(
     assert {e["field"] for e in body["errors"]} == {"民族", "刑满释放日期"}
 
 
+def _workbook(rows: list[list[Any]]) -> bytes:
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = book.add_worksheet()
+    for number, cells in enumerate(rows):
+        sheet.write_row(number, 0, cells)
+    book.close()
+    return out.getvalue()
+
+
+async def test_a_workbook_is_refused_from_its_header_row_with_nothing_written_r_imp_1(
+    client: AsyncClient, world: World, clock: MovableClock
+) -> None:
+    """The upload's check reads an XLSX header row as a stream; its refusals are the same
+    problems as for any file, and nothing is stored."""
+    wrong = [h for h in HEADERS if h != "民族"] + ["刑满释放日期"]
+    headers = auth(world.admin_d, clock)
+    r = await client.post(
+        URL, headers=headers, **upload(world.district.id, _workbook([wrong]), "people.xlsx")
+    )
+    body = assert_problem(r, 422, "import_columns_mismatch")
+    assert body["missing_columns"] == ["民族"]
+    assert body["unexpected_columns"] == ["刑满释放日期"]
+    empty = await client.post(
+        URL, headers=headers, **upload(world.district.id, _workbook([[""]]), "people.xlsx")
+    )
+    assert_problem(empty, 422, "import_file_empty")
+    listed = await client.get(URL, headers=headers)
+    assert listed.json()["total"] == 0
+    accepted = await client.post(
+        URL, headers=headers, **upload(world.district.id, _workbook([HEADERS]), "people.xlsx")
+    )
+    assert accepted.status_code == 202, accepted.text
+
+
 async def test_an_import_goes_to_a_district_r_imp_1(
     client: AsyncClient, world: World, clock: MovableClock
 ) -> None:
