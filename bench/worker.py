@@ -4,16 +4,14 @@
 serialisation, concurrency and jobs, imports among them) with one job more, a no-op the
 pickup scenario enqueues, and without its crons: their periodic sweeps over the data set
 would run through the timings. `floor` is a bare arq worker — arq's defaults, an empty
-function — on a queue of its own in the same Redis. Both log as `gridctl worker` does."""
+function — on a queue of its own in the same Redis. Both run as `gridctl worker` runs
+(`workers.runner`)."""
 
-import logging.config
 import sys
 from typing import Any
 
-from arq import run_worker
-from arq.logs import default_log_config
-
 from workers.queue import redis_settings
+from workers.runner import run
 from workers.settings import WorkerSettings
 
 NOOP = "bench_noop"
@@ -40,8 +38,7 @@ def floor_settings() -> dict[str, Any]:
 
 
 def main() -> None:
-    logging.config.dictConfig(default_log_config(verbose=False))
-    run_worker(product_settings() if sys.argv[1] == "product" else floor_settings())
+    run(product_settings() if sys.argv[1] == "product" else floor_settings())
 
 
 if __name__ == "__main__":

@@ -99,16 +99,10 @@ def serve(
 @app.command()
 def worker() -> None:
     """运行后台任务进程 / Run the arq background worker."""
-    import logging.config
-
-    from arq import run_worker
-    from arq.logs import default_log_config
-
+    from workers.runner import run
     from workers.settings import WorkerSettings
 
-    # arq's own CLI sets up logging; without it the worker would run silently.
-    logging.config.dictConfig(default_log_config(verbose=False))
-    run_worker(WorkerSettings)
+    run(WorkerSettings)
 
 
 @app.command("create-admin")

@@ -1,6 +1,8 @@
 """The arq worker against the real Redis and PostgreSQL: the heartbeat job and JSON jobs."""
 
 import pickle
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -95,3 +97,32 @@ async def test_enqueued_jobs_are_stored_as_json(worker_ctx: dict[str, Any]) -> N
     finally:
         await redis.delete(job_key_prefix + job_id)
         await redis.zrem(default_queue_name, job_id)
+
+
+RUN_ONCE = """
+import asyncio
+
+from workers.queue import redis_settings
+from workers.runner import run
+
+
+async def startup(ctx):
+    print(type(asyncio.get_running_loop()).__module__, flush=True)
+
+
+async def nothing(ctx):
+    pass
+
+
+run({"functions": [nothing], "on_startup": startup, "burst": True,
+     "queue_name": "test:runner", "redis_settings": redis_settings()})
+"""
+
+
+def test_a_worker_process_runs_on_uvloop_and_logs_as_arq_does() -> None:
+    # burst: the worker stops once its (empty) queue is drained.
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_ONCE], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["uvloop"]
+    assert "Starting worker for 1 functions: nothing" in done.stderr

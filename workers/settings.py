@@ -1,4 +1,4 @@
-"""The arq worker's configuration: `gridctl worker` runs `arq.run_worker(WorkerSettings)`."""
+"""The arq worker's configuration; `gridctl worker` runs `workers.runner.run(WorkerSettings)`."""
 
 from collections.abc import Sequence
 from typing import Any
