@@ -94,16 +94,19 @@ SELECT ST_AsMVT(features.*, 'houses', 4096, 'geom') FROM (
     HAVING sum(c.n) > 0
 ) AS features
 """
+# The event goes in pointing at its first step: the foreign keys are checked at the end of
+# the statement, when the step is in too (an UPDATE in the same statement would not see
+# the new event).
 REPORT = """
 WITH g AS (SELECT id, path, parent_id FROM org_units WHERE id = $1),
 c AS (SELECT o.id, o.path FROM org_units o JOIN g ON o.id = g.parent_id),
 e AS (
     INSERT INTO events (id, service_no, title, category, subtype, grid_id, path, occurred_at,
-        description, source, state, process, created_at, updated_at)
+        description, source, state, process, current_step_id, created_at, updated_at)
     SELECT $2, 'SJ' || to_char($5::timestamptz, 'YYYYMMDD')
                || lpad((nextval('event_service_no_seq') % 1000000)::text, 6, '0'),
            $3, 'livelihood', 'health', g.id, g.path, $5, $4, 'app', 'pending_accept',
-           'default', $5, $5
+           'default', $6, $5, $5
     FROM g RETURNING id, path
 ),
 s AS (
@@ -112,13 +115,10 @@ s AS (
     SELECT $6, e.id, 1, c.id, e.path, c.path, $5, $5 + interval '24 hours',
            $5 + interval '48 hours'
     FROM e, c RETURNING id
-),
-a AS (
-    INSERT INTO event_actions (id, event_id, step_id, path, action, to_state, payload, at)
-    SELECT gen_random_uuid(), e.id, s.id, e.path, 'report', 'pending_accept', '{}', $5
-    FROM e, s
 )
-UPDATE events SET current_step_id = $6 WHERE id = $2
+INSERT INTO event_actions (id, event_id, step_id, path, action, to_state, payload, at)
+SELECT gen_random_uuid(), e.id, s.id, e.path, 'report', 'pending_accept', '{}', $5
+FROM e, s
 """
 # The command centre's dashboard (services.command_centre): its statements as they compile.
 OPEN_NAMES = frozenset(state.value for state in OPEN_STATES)

@@ -12,7 +12,19 @@ from typing import Any
 import orjson
 from geoalchemy2.shape import from_shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Uuid,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import aliased, defer
 
 from domain.errors import DomainError, FieldError, Invalid, NotFound
@@ -27,7 +39,8 @@ from domain.workflow import DEFAULT_PROCESS, OPEN_STATES, State, arrival_state
 from services import appeals, audit, event_notices, routing, settings_store
 from services.calendar import work_calendar
 from services.context import Ctx
-from services.jurisdiction import in_scope
+from services.event_filing import FILING, filing_params
+from services.jurisdiction import in_scope, in_scope_param, scope_params
 from services.masking import MaskSpec, present, present_one
 from services.models import (
     Department,
@@ -176,13 +189,14 @@ def visible(principal: Principal) -> ColumnElement[bool]:
     scoped = in_scope(Event.path, principal)
     if principal.department_id is None:
         return scoped
+    return and_(scoped, _dispatched_to(literal(principal.department_id)))
+
+
+def _dispatched_to(department_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
     # An alias of its own: a query already joining the event's current step would otherwise
     # correlate this subquery away to nothing (the command centre's red list did).
     step = aliased(EventStep)
-    dispatched = exists().where(
-        step.event_id == Event.id, step.department_id == principal.department_id
-    )
-    return and_(scoped, dispatched)
+    return exists().where(step.event_id == Event.id, step.department_id == department_id)
 
 
 def store_deadlines(step: EventStep, *, priority: bool, calendar: WorkCalendar) -> None:
@@ -211,7 +225,17 @@ def open_step(
     ctx: Ctx, event: Event, handler: Handler, *, seq: int, calendar: WorkCalendar
 ) -> EventStep:
     """A new step assigned now; the caller flushes and makes it the event's current step."""
+    step = new_step(ctx, event, handler, seq=seq, calendar=calendar)
+    ctx.session.add(step)
+    return step
+
+
+def new_step(
+    ctx: Ctx, event: Event, handler: Handler, *, seq: int, calendar: WorkCalendar
+) -> EventStep:
+    """A step assigned now, not yet in the session; its id is known at once."""
     step = EventStep(
+        id=new_id(),
         event_id=event.id,
         seq=seq,
         unit_id=handler.unit_id,
@@ -222,7 +246,6 @@ def open_step(
         routing_rule_id=handler.rule_id,
     )
     store_deadlines(step, priority=event.is_major or event.is_urgent, calendar=calendar)
-    ctx.session.add(step)
     return step
 
 
@@ -240,21 +263,57 @@ async def record_action(
     is drawn again at commit, in commit order, which the change feed relies on (migration
     0040)."""
     ctx.session.add(
-        EventAction(
-            event_id=event.id,
+        _action(
+            ctx,
+            event,
             step_id=step_id,
-            path=event.path,
             action=action,
-            actor_id=ctx.principal.user_id,
-            actor_unit_id=ctx.principal.unit_id,
-            actor_department_id=ctx.principal.department_id,
             from_state=from_state,
             to_state=to_state,
             payload=payload,
-            at=ctx.now(),
         )
     )
     await ctx.session.flush()
+    await _audit_action(
+        ctx, event, action=action, from_state=from_state, to_state=to_state, payload=payload
+    )
+
+
+def _action(
+    ctx: Ctx,
+    event: Event,
+    *,
+    step_id: uuid.UUID | None,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    payload: dict[str, Any],
+) -> EventAction:
+    return EventAction(
+        id=new_id(),
+        event_id=event.id,
+        step_id=step_id,
+        path=event.path,
+        action=action,
+        actor_id=ctx.principal.user_id,
+        actor_unit_id=ctx.principal.unit_id,
+        actor_department_id=ctx.principal.department_id,
+        from_state=from_state,
+        to_state=to_state,
+        payload=payload,
+        at=ctx.now(),
+    )
+
+
+async def _audit_action(
+    ctx: Ctx,
+    event: Event,
+    *,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    payload: dict[str, Any],
+) -> None:
     await audit.record(
         ctx,
         action=f"event.{action}",
@@ -264,6 +323,16 @@ async def record_action(
         before={"state": from_state} if from_state else None,
         after={"state": to_state, **payload},
     )
+
+
+# Built once, as every statement a report runs is.
+_NEXT_SERIAL = select(func.nextval("event_service_no_seq"))
+# Routing reads the community's level and path, never its boundary.
+_COMMUNITY = (
+    select(OrgUnit)
+    .where(OrgUnit.id == bindparam("community_id"))
+    .options(defer(OrgUnit.geom, raiseload=True))
+)
 
 
 async def report_event(
@@ -284,7 +353,7 @@ async def report_event(
         await _place_in_grid(ctx, values["place_id"], grid)
     location = values.pop("location", None)
     now = ctx.now()
-    serial = await ctx.session.scalar(select(func.nextval("event_service_no_seq")))
+    serial = await ctx.session.scalar(_NEXT_SERIAL)
     event = Event(
         # Known before the flush: the first step refers to it and goes in the same flush.
         id=new_id(),
@@ -310,34 +379,32 @@ async def report_event(
         )
         event.state = State.PENDING_ACCEPT
     else:
-        # Routing reads the community's level and path, never its boundary.
         community = (
-            await ctx.session.execute(
-                select(OrgUnit)
-                .where(OrgUnit.id == grid.parent_id)
-                .options(defer(OrgUnit.geom, raiseload=True))
-            )
+            await ctx.session.execute(_COMMUNITY, {"community_id": grid.parent_id})
         ).scalar_one()
         handler, event.state = await arrive(ctx, event, community)
-    ctx.session.add(event)
-    step = open_step(ctx, event, handler, seq=1, calendar=calendar)
+    step = new_step(ctx, event, handler, seq=1, calendar=calendar)
     if resolve_on_spot:
         step.accepted_at = step.finished_at = now
         step.outcome, step.result = "resolved", result
         store_deadlines(step, priority=False, calendar=calendar)
-    await ctx.session.flush()
     event.current_step_id = step.id
     payload: dict[str, Any] = {"result": result} if resolve_on_spot else {}
     if handler.rule_id is not None:
         payload["routing_rule_id"] = str(handler.rule_id)
-    await record_action(
+    action = "resolve" if resolve_on_spot else "report"
+    history = _action(
         ctx,
         event,
         step_id=step.id,
-        action="resolve" if resolve_on_spot else "report",
+        action=action,
         from_state=None,
         to_state=event.state,
         payload=payload,
+    )
+    await ctx.session.execute(FILING, filing_params(event, step, history))
+    await _audit_action(
+        ctx, event, action=action, from_state=None, to_state=event.state, payload=payload
     )
     # Imported here: these build on this module.
     from services import attachments, duplicates
@@ -469,9 +536,36 @@ def _base_query(ctx: Ctx) -> AnySelect:
     )
 
 
+def _one_event(*, everything: bool, department: bool) -> AnySelect:
+    """`_base_query` of one event for a kind of caller, built once: the event, the scope and
+    the department are bound (`visible`, with parameters)."""
+    shown = in_scope_param(Event.path, everything=everything)
+    if department:
+        shown = and_(shown, _dispatched_to(bindparam("department_id", type_=Uuid())))
+    return (
+        select(*EVENT_COLUMNS)
+        .outerjoin(Current, Current.id == Event.current_step_id)
+        .where(shown, Event.id == bindparam("event_id", type_=Uuid()))
+    )
+
+
+_ONE_EVENT = {
+    (everything, department): _one_event(everything=everything, department=department)
+    for everything in (False, True)
+    for department in (False, True)
+}
+
+
 async def _read(ctx: Ctx, event_id: uuid.UUID, calendar: WorkCalendar) -> dict[str, Any]:
     """The event's row with its light; 404 outside the caller's jurisdiction."""
-    row = (await ctx.session.execute(_base_query(ctx).where(Event.id == event_id))).one_or_none()
+    principal = ctx.principal
+    statement = _ONE_EVENT[principal.sees_everything, principal.department_id is not None]
+    params = {
+        **scope_params(principal),
+        "department_id": principal.department_id,
+        "event_id": event_id,
+    }
+    row = (await ctx.session.execute(statement, params)).one_or_none()
     if row is None:
         raise NotFound("event_not_found")
     return _event_row(row, calendar, ctx.now())

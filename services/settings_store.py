@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StrictInt, TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.duplicates import DEFAULT_RADIUS_M, DEFAULT_WINDOW_DAYS
@@ -100,10 +100,14 @@ async def list_settings(ctx: Ctx) -> list[dict[str, Any]]:
     return [_out(key, rows.get(key)) for key in sorted(SETTINGS)]
 
 
+# Built once: events and imports read settings on every call.
+_VALUE = select(SystemSetting.value).where(SystemSetting.key == bindparam("key"))
+
+
 async def get_value(ctx: Ctx, key: str) -> Any:
     """The validated current value of a setting."""
     spec = _spec(key)
-    stored = await ctx.session.scalar(select(SystemSetting.value).where(SystemSetting.key == key))
+    stored = await ctx.session.scalar(_VALUE, {"key": key})
     return spec.default if stored is None else spec.adapter.validate_python(stored)
 
 

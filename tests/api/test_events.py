@@ -5,17 +5,22 @@ refused with nothing written; reads and lists are limited to the jurisdiction an
 import csv
 import io
 import re
+import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services.event_filing import filing_params
 from services.models import Event, EventAction, EventStep
 from tests.conftest import MovableClock
 from tests.factories import World, assert_problem, auth, make_user
 from tests.routes.events import event_body, make_event
 from tests.routes.places import audit_actions, count_rows
+from tests.statements import recorded
 
 URL = "/api/v1/events"
 PHONE = "13912345678"
@@ -257,3 +262,37 @@ async def test_lists_page_by_keyset_filter_search_and_export(
     assert rows[0][0] == "服务单号" and len(rows) == 4
     sibling = await client.get(URL, headers=auth(world.admin_s2, clock))
     assert sibling.json()["total"] == 0
+
+
+async def test_r_evt_1_a_report_files_event_step_and_history_in_one_statement(
+    client: AsyncClient,
+    conn: AsyncConnection,
+    session: AsyncSession,
+    world: World,
+    clock: MovableClock,
+) -> None:
+    """The event goes in already pointing at its first step: no UPDATE follows its INSERT."""
+    async with recorded(conn) as statements:
+        r = await client.post(
+            URL, json=event_body(world.g1.id), headers=auth(world.worker_g1, clock)
+        )
+    assert r.status_code == 201, r.text
+    [filing] = [s for s in statements if "INSERT INTO events" in s]
+    assert "INSERT INTO event_steps" in filing and "INSERT INTO event_actions" in filing
+    assert not [s for s in statements if re.match(r"\s*UPDATE events\b", s)]
+    stored = await session.get_one(Event, uuid.UUID(r.json()["id"]))
+    [step] = (await session.scalars(select(EventStep).where(EventStep.event_id == stored.id))).all()
+    [action] = (
+        await session.scalars(select(EventAction).where(EventAction.event_id == stored.id))
+    ).all()
+    assert stored.current_step_id == step.id == action.step_id
+    # Columns the body leaves out take their defaults, as an ORM flush gives them.
+    assert (stored.involved_count, stored.is_major, stored.version) == (0, False, 1)
+
+
+def test_a_filing_refuses_a_record_without_the_id_it_is_inserted_with() -> None:
+    event = Event(id=uuid.uuid4(), title="t")
+    step = EventStep(event_id=event.id, seq=1)
+    history = EventAction(id=uuid.uuid4(), event_id=event.id, payload={})
+    with pytest.raises(TypeError, match=r"EventStep\.id must be set"):
+        filing_params(event, step, history)
