@@ -6,29 +6,52 @@ cost a round trip and the UPDATE triggers' work.
 The statement is built once: constructed per report, with fifty-odd values, building it
 and deriving its cache key cost more than running it."""
 
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table, bindparam, insert
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from services.models import Event, EventAction, EventStep
 from services.models.base import Base
 
-# Each record's parameters are its attribute names after a prefix of its own.
-_PREFIXES: dict[type[Base], str] = {Event: "event_", EventStep: "step_", EventAction: "action_"}
+
+@dataclass(frozen=True)
+class _Column:
+    key: str
+    # The statement's parameter: the attribute after a prefix of the record type's own.
+    param: str
+    # Given for None, as the ORM's flush would (statements in one WITH get no defaults).
+    default: Any
+    # Its default is made on inserting (an id): a value must be given.
+    required: bool
 
 
-def _written(model: type[Base]) -> list[ColumnProperty[Any]]:
+def _columns(model: type[Base], prefix: str) -> list[_Column]:
     """The columns an INSERT gives values, all but those the database numbers itself."""
-    return [a for a in sa_inspect(model).column_attrs if a.columns[0].identity is None]
+    found = []
+    for attribute in sa_inspect(model).column_attrs:
+        column = attribute.columns[0]
+        if column.identity is not None:
+            continue
+        plain = isinstance(column.default, ScalarElementColumnDefault)
+        default = column.default.arg if plain else None
+        required = column.default is not None and not plain
+        found.append(_Column(attribute.key, prefix + attribute.key, default, required))
+    return found
+
+
+_COLUMNS = {
+    Event: _columns(Event, "event_"),
+    EventStep: _columns(EventStep, "step_"),
+    EventAction: _columns(EventAction, "action_"),
+}
 
 
 def _insert(model: type[Base]) -> Insert:
-    prefix = _PREFIXES[model]
     return insert(cast(Table, model.__table__)).values(
-        {a.key: bindparam(prefix + a.key, type_=a.columns[0].type) for a in _written(model)}
+        {c.key: bindparam(c.param, type_=model.__table__.c[c.key].type) for c in _COLUMNS[model]}
     )
 
 
@@ -38,21 +61,14 @@ FILING = _insert(Event).add_cte(
 
 
 def filing_params(event: Event, step: EventStep, history: EventAction) -> dict[str, Any]:
-    return {name: value for record in (event, step, history) for name, value in _params(record)}
-
-
-def _params(record: Base) -> list[tuple[str, Any]]:
-    """Every column of `record` as set; unset or None, its plain default where it has one,
-    as the ORM's flush would give it. A column whose default is made on inserting (an id)
-    must have been set."""
-    values = sa_inspect(record).dict
-    prefix = _PREFIXES[type(record)]
-    params = []
-    for attribute in _written(type(record)):
-        value, default = values.get(attribute.key), attribute.columns[0].default
-        if value is None and isinstance(default, ScalarElementColumnDefault):
-            value = default.arg
-        elif value is None and default is not None:
-            raise TypeError(f"{type(record).__name__}.{attribute.key} must be set")
-        params.append((prefix + attribute.key, value))
+    """`FILING`'s parameters: every column of each record as set, else its plain default."""
+    params = {}
+    records: tuple[Base, ...] = (event, step, history)
+    for record in records:
+        values = sa_inspect(record).dict
+        for column in _COLUMNS[type(record)]:
+            value = values.get(column.key)
+            if value is None and column.required:
+                raise TypeError(f"{type(record).__name__}.{column.key} must be set")
+            params[column.param] = column.default if value is None else value
     return params
