@@ -36,6 +36,7 @@ from services.events import (
     arrive,
     bad_target,
     get_event,
+    history,
     named_target,
     open_step,
     record_action,
@@ -181,11 +182,15 @@ async def take_action(
     await record_action(
         ctx,
         event,
-        step_id=step.id,
-        action=action.value,
-        from_state=from_state,
-        to_state=arrival.value,
-        payload=recorded,
+        history(
+            ctx,
+            event,
+            step_id=step.id,
+            action=action.value,
+            from_state=from_state,
+            to_state=arrival.value,
+            payload=recorded,
+        ),
     )
     await duplicates.on_transition(ctx, event, action, arrival, payload)
     if payload.get("attachment_ids"):

@@ -249,37 +249,7 @@ def new_step(
     return step
 
 
-async def record_action(
-    ctx: Ctx,
-    event: Event,
-    *,
-    step_id: uuid.UUID | None,
-    action: str,
-    from_state: str | None,
-    to_state: str,
-    payload: dict[str, Any],
-) -> None:
-    """One history row (R-WF-5) and one audit entry (R-AUD-1) per action. The row's serial
-    is drawn again at commit, in commit order, which the change feed relies on (migration
-    0040)."""
-    ctx.session.add(
-        _action(
-            ctx,
-            event,
-            step_id=step_id,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            payload=payload,
-        )
-    )
-    await ctx.session.flush()
-    await _audit_action(
-        ctx, event, action=action, from_state=from_state, to_state=to_state, payload=payload
-    )
-
-
-def _action(
+def history(
     ctx: Ctx,
     event: Event,
     *,
@@ -289,6 +259,7 @@ def _action(
     to_state: str,
     payload: dict[str, Any],
 ) -> EventAction:
+    """The history row of an action the caller takes now (R-WF-5)."""
     return EventAction(
         id=new_id(),
         event_id=event.id,
@@ -305,23 +276,24 @@ def _action(
     )
 
 
-async def _audit_action(
-    ctx: Ctx,
-    event: Event,
-    *,
-    action: str,
-    from_state: str | None,
-    to_state: str,
-    payload: dict[str, Any],
-) -> None:
+async def record_action(ctx: Ctx, event: Event, row: EventAction) -> None:
+    """One history row (R-WF-5) and one audit entry (R-AUD-1) per action. The row's serial
+    is drawn again at commit, in commit order, which the change feed relies on (migration
+    0040)."""
+    ctx.session.add(row)
+    await ctx.session.flush()
+    await _audit_action(ctx, event, row)
+
+
+async def _audit_action(ctx: Ctx, event: Event, row: EventAction) -> None:
     await audit.record(
         ctx,
-        action=f"event.{action}",
+        action=f"event.{row.action}",
         target_type="event",
         target_id=event.id,
         unit_path=event.path,
-        before={"state": from_state} if from_state else None,
-        after={"state": to_state, **payload},
+        before={"state": row.from_state} if row.from_state else None,
+        after={"state": row.to_state, **row.payload},
     )
 
 
@@ -392,20 +364,17 @@ async def report_event(
     payload: dict[str, Any] = {"result": result} if resolve_on_spot else {}
     if handler.rule_id is not None:
         payload["routing_rule_id"] = str(handler.rule_id)
-    action = "resolve" if resolve_on_spot else "report"
-    history = _action(
+    row = history(
         ctx,
         event,
         step_id=step.id,
-        action=action,
+        action="resolve" if resolve_on_spot else "report",
         from_state=None,
         to_state=event.state,
         payload=payload,
     )
-    await ctx.session.execute(FILING, filing_params(event, step, history))
-    await _audit_action(
-        ctx, event, action=action, from_state=None, to_state=event.state, payload=payload
-    )
+    await ctx.session.execute(FILING, filing_params(event, step, row))
+    await _audit_action(ctx, event, row)
     # Imported here: these build on this module.
     from services import attachments, duplicates
 

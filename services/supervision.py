@@ -35,6 +35,7 @@ from services.events import (
     DEADLINE_COLUMNS,
     Handler,
     get_event,
+    history,
     notify_holder,
     record_action,
     visible,
@@ -349,15 +350,8 @@ async def supervise(
     if item is not None:
         reason = f"人工督办：{opinion}（事件 {event.service_no}）"
         ctx.session.add(_ledger_line(step, card, period=period, reason=reason, item_code=item.code))
-    await record_action(
-        ctx,
-        event,
-        step_id=step.id,
-        action=Action.SUPERVISE.value,
-        from_state=event.state,
-        to_state=transition.target.value,
-        payload={"level": level.value, "opinion": opinion, "supervision_id": str(card.id)},
-    )
+    payload = {"level": level.value, "opinion": opinion, "supervision_id": str(card.id)}
+    await _record(ctx, event, step, Action.SUPERVISE, transition.target, payload)
     holder = Handler(step.unit_id, step.department_id, step.handler_path)
     await notify_holder(ctx, event, holder, NOTICES[Action.SUPERVISE])
     return await get_event(ctx, event_id)
@@ -411,13 +405,22 @@ async def cancel_supervision(
                 created_at=ctx.now(),
             )
         )
-    await record_action(
+    payload = {"supervision_id": str(card.id)}
+    await _record(ctx, event, step, Action.CANCEL_SUPERVISION, transition.target, payload)
+    return await get_event(ctx, event_id)
+
+
+async def _record(
+    ctx: Ctx, event: Event, step: EventStep, action: Action, to: State, payload: dict[str, Any]
+) -> None:
+    """A card's action in the event's history, on its current step."""
+    row = history(
         ctx,
         event,
         step_id=step.id,
-        action=Action.CANCEL_SUPERVISION.value,
+        action=action.value,
         from_state=event.state,
-        to_state=transition.target.value,
-        payload={"supervision_id": str(card.id)},
+        to_state=to.value,
+        payload=payload,
     )
-    return await get_event(ctx, event_id)
+    await record_action(ctx, event, row)
