@@ -327,7 +327,7 @@ async def report_event(
     now = ctx.now()
     serial = await ctx.session.scalar(_NEXT_SERIAL)
     event = Event(
-        # Known before the flush: the first step refers to it and goes in the same flush.
+        # Known at once: the first step and the history row refer to it in the filing.
         id=new_id(),
         **{**values, "category": category.value},
         location=from_shape(location, srid=4326) if isinstance(location, BaseGeometry) else None,
@@ -497,12 +497,11 @@ async def row_converter(ctx: Ctx) -> Callable[[Any], dict[str, Any]]:
     return lambda row: _event_row(row, calendar, now)
 
 
+_EVENTS = select(*EVENT_COLUMNS).outerjoin(Current, Current.id == Event.current_step_id)
+
+
 def _base_query(ctx: Ctx) -> AnySelect:
-    return (
-        select(*EVENT_COLUMNS)
-        .outerjoin(Current, Current.id == Event.current_step_id)
-        .where(visible(ctx.principal))
-    )
+    return _EVENTS.where(visible(ctx.principal))
 
 
 def _one_event(*, everything: bool, department: bool) -> AnySelect:
@@ -511,11 +510,7 @@ def _one_event(*, everything: bool, department: bool) -> AnySelect:
     shown = in_scope_param(Event.path, everything=everything)
     if department:
         shown = and_(shown, _dispatched_to(bindparam("department_id", type_=Uuid())))
-    return (
-        select(*EVENT_COLUMNS)
-        .outerjoin(Current, Current.id == Event.current_step_id)
-        .where(shown, Event.id == bindparam("event_id", type_=Uuid()))
-    )
+    return _EVENTS.where(shown, Event.id == bindparam("event_id", type_=Uuid()))
 
 
 _ONE_EVENT = {
