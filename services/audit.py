@@ -16,8 +16,13 @@ from services.jurisdiction import in_scope
 from services.models.audit import AuditEntry
 from services.pagination import AnySelect, Page, decode_cursor, encode_cursor
 
+# What a writer gives an entry: the triggers fill in its id, link and hash.
+ENTRY_COLUMNS = tuple(
+    column.key for column in AuditEntry.__table__.c if column.key not in {"id", "prev_hash", "hash"}
+)
 
-def _values(
+
+def entry_values(
     ctx: Ctx,
     *,
     action: str,
@@ -28,6 +33,8 @@ def _values(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> dict[str, Any]:
+    """An entry's values, for a writer that inserts it in a statement of its own making (an
+    event's filing)."""
     principal = ctx.principal
     return {
         "at": ctx.now(),
@@ -63,7 +70,7 @@ async def record(
 ) -> None:
     """Append one entry in the caller's transaction; the triggers link it into the chain
     (migration 0040)."""
-    values = _values(
+    values = entry_values(
         ctx,
         action=action,
         target_type=target_type,
@@ -94,7 +101,7 @@ async def record_many(ctx: Ctx, *, action: str, target_type: str, changes: list[
     if not changes:
         return
     rows = [
-        _values(
+        entry_values(
             ctx,
             action=action,
             target_type=target_type,
@@ -111,7 +118,9 @@ async def record_select(ctx: Ctx, *, action: str, target_type: str, rows: Select
     """One entry per row of `rows` (its `target_id`, `unit_path` and `after` columns, in its
     order), written by one INSERT … SELECT: set-based work (the supervision sweep) audits
     thousands of changes without carrying them through Python. The trigger links every row."""
-    constant = _values(ctx, action=action, target_type=target_type, target_id=None, unit_path=None)
+    constant = entry_values(
+        ctx, action=action, target_type=target_type, target_id=None, unit_path=None
+    )
     per_row = ("target_id", "unit_path", "after")
     for name in per_row:
         del constant[name]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Unauthenticated
 from domain.principal import SYSTEM_SCOPE, Principal
-from services import lockout
+from services import lockout, reference_data
 from services.db import SCOPE_SETTING, USER_SETTING, set_scope
 from services.models import RefreshToken, User
 from services.passwords import verify_password
@@ -104,13 +104,15 @@ async def _issue(
 
 
 # The user (migration 0028), the session's row-level-security scope narrowed to their
-# jurisdiction and the acting user named (notifications' policy), in one round trip: this
+# jurisdiction and the acting user named (notifications' policy), and the stamps of the
+# reference tables the process holds (`services.reference_data`), in one round trip: this
 # runs before every authenticated request, so it is compiled once.
 _PRINCIPAL = Prepared(
     text(
         "SELECT p.*, set_config(:scope_setting, CASE WHEN p.is_superuser THEN :system"
         " ELSE coalesce(p.path, '') END, true) AS scope,"
-        " set_config(:user_setting, p.id::text, true) AS acting"
+        " set_config(:user_setting, p.id::text, true) AS acting,"
+        " (SELECT json_object_agg(name, stamp) FROM reference_stamps) AS reference_stamps"
         " FROM principal_of(:user_id) AS p"
     )
 )
@@ -118,7 +120,8 @@ _PRINCIPAL = Prepared(
 
 async def load_principal(session: AsyncSession, user_id: uuid.UUID) -> Principal:
     """The active user behind a token with roles and permissions, with the session's
-    row-level-security scope narrowed to that user's jurisdiction and the user named."""
+    row-level-security scope narrowed to that user's jurisdiction, the user named and the
+    reference tables' stamps kept."""
     row = await _PRINCIPAL.row(
         session,
         {
@@ -130,6 +133,7 @@ async def load_principal(session: AsyncSession, user_id: uuid.UUID) -> Principal
     )
     if row is None:
         raise Unauthenticated("token_invalid")
+    reference_data.remember(session, row["reference_stamps"])
     return Principal(
         user_id=row["id"],
         username=row["username"],

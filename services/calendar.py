@@ -4,41 +4,31 @@ and edited by administrators for years the shipped package does not cover."""
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, extract, func, literal_column, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy import delete, extract, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.workcalendar import WorkCalendar
-from services import audit
+from services import audit, reference_data
 from services.context import Ctx
 from services.models.calendar import CalendarDay
 
-# The calendar is read on every event list and action but changes a few times a year: it is
-# kept per process under a digest of its rows, which the database computes in well under a
-# millisecond, so an edit made by any process is seen at once.
-_CACHE: dict[str | None, WorkCalendar] = {}
-_DIGEST = select(
-    func.md5(
-        func.string_agg(
-            func.concat(CalendarDay.day, ":", CalendarDay.kind),
-            aggregate_order_by(literal_column("','"), CalendarDay.day),
-        )
+
+async def _load(session: AsyncSession) -> WorkCalendar:
+    rows = (await session.execute(select(CalendarDay.day, CalendarDay.kind))).all()
+    return WorkCalendar(
+        days_off=frozenset(r.day for r in rows if r.kind == "off"),
+        working_days=frozenset(r.day for r in rows if r.kind == "work"),
     )
-)
+
+
+# Read on every event list and action, changed a few times a year: held per process.
+_HELD = reference_data.Held(reference_data.CALENDAR, _load)
 
 
 async def work_calendar(ctx: Ctx) -> WorkCalendar:
     """Every stored exception, as the calendar the supervision rules compute with."""
-    key = await ctx.session.scalar(_DIGEST)
-    found = _CACHE.get(key)
-    if found is None:
-        rows = (await ctx.session.execute(select(CalendarDay.day, CalendarDay.kind))).all()
-        found = WorkCalendar(
-            days_off=frozenset(r.day for r in rows if r.kind == "off"),
-            working_days=frozenset(r.day for r in rows if r.kind == "work"),
-        )
-        _CACHE.clear()
-        _CACHE[key] = found
-    return found
+    return await _HELD.get(ctx.session)
 
 
 async def year(ctx: Ctx, which: int) -> list[dict[str, Any]]:
@@ -73,6 +63,7 @@ async def set_day(ctx: Ctx, day: date, kind: str, name: str) -> None:
             .values(day=day, **values)
             .on_conflict_do_update(index_elements=[CalendarDay.day], set_=values)
         )
+    reference_data.changed(ctx.session, reference_data.CALENDAR)
     await audit.record(
         ctx,
         action="calendar.set",

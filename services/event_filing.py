@@ -1,6 +1,6 @@
 """A reported event filed in one statement: the event already pointing at its first step
-as its current one, the step and the history row. The foreign keys between them are
-checked at the statement's end, when all three are in; an INSERT and then an UPDATE would
+as its current one, the step, the history row and the audit entry. The foreign keys between
+them are checked at the statement's end, when all are in; an INSERT and then an UPDATE would
 cost a round trip and the UPDATE triggers' work.
 
 The statement is built once: constructed per report, with fifty-odd values, building it
@@ -13,7 +13,8 @@ from sqlalchemy import Insert, Table, bindparam, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
-from services.models import Event, EventAction, EventStep
+from services.audit import ENTRY_COLUMNS
+from services.models import AuditEntry, Event, EventAction, EventStep
 from services.models.base import Base
 
 
@@ -55,13 +56,24 @@ def _insert(model: type[Base]) -> Insert:
     )
 
 
+_AUDIT = cast(Table, AuditEntry.__table__)
+# The entry is linked into the chain by its table's triggers, as any insert of it is.
+_ENTRY = insert(_AUDIT).values(
+    {name: bindparam(f"audit_{name}", type_=_AUDIT.c[name].type) for name in ENTRY_COLUMNS}
+)
+
 FILING = _insert(Event).add_cte(
-    _insert(EventStep).cte("filed_step"), _insert(EventAction).cte("filed_action")
+    _insert(EventStep).cte("filed_step"),
+    _insert(EventAction).cte("filed_action"),
+    _ENTRY.cte("filed_entry"),
 )
 
 
-def filing_params(event: Event, step: EventStep, history: EventAction) -> dict[str, Any]:
-    """`FILING`'s parameters: every column of each record as set, else its plain default."""
+def filing_params(
+    event: Event, step: EventStep, history: EventAction, entry: dict[str, Any]
+) -> dict[str, Any]:
+    """`FILING`'s parameters: every column of each record as set, else its plain default,
+    and the audit entry's values (`audit.entry_values`)."""
     params = {}
     records: tuple[Base, ...] = (event, step, history)
     for record in records:
@@ -71,4 +83,4 @@ def filing_params(event: Event, step: EventStep, history: EventAction) -> dict[s
             if value is None and column.required:
                 raise TypeError(f"{type(record).__name__}.{column.key} must be set")
             params[column.param] = column.default if value is None else value
-    return params
+    return params | {f"audit_{name}": entry[name] for name in ENTRY_COLUMNS}

@@ -53,7 +53,7 @@ from services.models import (
 )
 from services.models.base import new_id
 from services.pagination import AnySelect, Page, paginate
-from services.registry import grid_for_record
+from services.registry import LIVE_UNIT, grid_in_scope, unit_not_found
 from services.settings_store import EVENT_PROCESSES
 
 # Responsible persons and their phones are personal data (R-JUR-3); the parties too.
@@ -286,24 +286,29 @@ async def record_action(ctx: Ctx, event: Event, row: EventAction) -> None:
 
 
 async def _audit_action(ctx: Ctx, event: Event, row: EventAction) -> None:
-    await audit.record(
-        ctx,
-        action=f"event.{row.action}",
-        target_type="event",
-        target_id=event.id,
-        unit_path=event.path,
-        before={"state": row.from_state} if row.from_state else None,
-        after={"state": row.to_state, **row.payload},
-    )
+    await audit.record(ctx, **_audited(event, row))
 
 
-# Built once, as every statement a report runs is.
-_NEXT_SERIAL = select(func.nextval("event_service_no_seq"))
-# Routing reads the community's level and path, never its boundary.
-_COMMUNITY = (
-    select(OrgUnit)
-    .where(OrgUnit.id == bindparam("community_id"))
-    .options(defer(OrgUnit.geom, raiseload=True))
+def _audited(event: Event, row: EventAction) -> dict[str, Any]:
+    """What the audit entry of a history row says."""
+    return {
+        "action": f"event.{row.action}",
+        "target_type": "event",
+        "target_id": event.id,
+        "unit_path": event.path,
+        "before": {"state": row.from_state} if row.from_state else None,
+        "after": {"state": row.to_state, **row.payload},
+    }
+
+
+# Built once, as every statement a report runs is. The grid reported in, its community
+# (where routing starts) and the event's serial, in one round trip: no serial is drawn
+# unless the grid is found.
+_COMMUNITY = aliased(OrgUnit)
+_GRID_COMMUNITY_SERIAL = (
+    LIVE_UNIT.add_columns(_COMMUNITY, func.nextval("event_service_no_seq"))
+    .join(_COMMUNITY, _COMMUNITY.id == OrgUnit.parent_id)
+    .options(defer(_COMMUNITY.geom, raiseload=True))
 )
 
 
@@ -320,18 +325,23 @@ async def report_event(
     attachment_ids = values.pop("attachment_ids", [])
     category = Category(values["category"])
     check_subtype(category, values["subtype"])
-    grid = await grid_for_record(ctx, values["grid_id"])
+    found = (
+        await ctx.session.execute(_GRID_COMMUNITY_SERIAL, {"unit_id": values["grid_id"]})
+    ).one_or_none()
+    if found is None:
+        raise unit_not_found("grid_id")
+    reported_in, community, serial = found
+    grid = grid_in_scope(reported_in, ctx)
     if values.get("place_id") is not None:
         await _place_in_grid(ctx, values["place_id"], grid)
     location = values.pop("location", None)
     now = ctx.now()
-    serial = await ctx.session.scalar(_NEXT_SERIAL)
     event = Event(
         # Known at once: the first step and the history row refer to it in the filing.
         id=new_id(),
         **{**values, "category": category.value},
         location=from_shape(location, srid=4326) if isinstance(location, BaseGeometry) else None,
-        service_no=service_number(ctx.today(), int(serial or 0)),
+        service_no=service_number(ctx.today(), serial),
         path=grid.path,
         state=State.CLOSED,
         process=await process_code(ctx, category),
@@ -351,9 +361,6 @@ async def report_event(
         )
         event.state = State.PENDING_ACCEPT
     else:
-        community = (
-            await ctx.session.execute(_COMMUNITY, {"community_id": grid.parent_id})
-        ).scalar_one()
         handler, event.state = await arrive(ctx, event, community)
     step = new_step(ctx, event, handler, seq=1, calendar=calendar)
     if resolve_on_spot:
@@ -373,8 +380,8 @@ async def report_event(
         to_state=event.state,
         payload=payload,
     )
-    await ctx.session.execute(FILING, filing_params(event, step, row))
-    await _audit_action(ctx, event, row)
+    entry = audit.entry_values(ctx, **_audited(event, row))
+    await ctx.session.execute(FILING, filing_params(event, step, row, entry))
     # Imported here: these build on this module.
     from services import attachments, duplicates
 

@@ -24,32 +24,43 @@ R = TypeVar("R", bound=RegistryRecord)
 async def grid_for_record(ctx: Ctx, grid_id: uuid.UUID, field: str = "grid_id") -> OrgUnit:
     """The live grid a record is added to (R-REG-1: registries are kept at grid level).
     Outside the caller's jurisdiction it does not exist (404)."""
-    unit = await unit_for_record(ctx, grid_id, field)
-    if unit.level != Level.GRID.value:
+    unit = (await ctx.session.execute(LIVE_UNIT, {"unit_id": grid_id})).scalar_one_or_none()
+    return grid_in_scope(unit, ctx, field)
+
+
+def grid_in_scope(unit: OrgUnit | None, ctx: Ctx, field: str = "grid_id") -> OrgUnit:
+    """`unit`, read by `LIVE_UNIT`, as the grid a record is added to: 404 when it is missing
+    or outside the caller's jurisdiction, 422 when it is not a grid."""
+    grid = _in_scope(unit, ctx, field)
+    if grid.level != Level.GRID.value:
         raise Invalid("record_needs_grid", errors=[FieldError(field, "record_needs_grid")])
-    return unit
+    return grid
 
 
-def _unit_not_found(field: str) -> NotFound:
+def unit_not_found(field: str) -> NotFound:
     return NotFound("org_unit_not_found", errors=[FieldError(field, "org_unit_not_found")])
 
 
-# Built once: every record added asks for its unit (a statement built per call costs more
-# than the query).
-_LIVE_UNIT = (
+# The live unit `unit_id`, built once: every record added asks for its unit (a statement
+# built per call costs more than the query). Units are read without their boundary, which no
+# record needs and which is the bulk of a grid's row.
+LIVE_UNIT = (
     select(OrgUnit)
     .where(OrgUnit.id == bindparam("unit_id"), OrgUnit.deleted_at.is_(None))
     .options(defer(OrgUnit.geom, raiseload=True))
 )
 
 
-async def unit_for_record(ctx: Ctx, unit_id: uuid.UUID, field: str = "unit_id") -> OrgUnit:
-    """The live unit (any level) a record belongs to, inside the caller's jurisdiction;
-    without its boundary, which no record needs and a grid's polygon is the bulk of the row."""
-    unit = (await ctx.session.execute(_LIVE_UNIT, {"unit_id": unit_id})).scalar_one_or_none()
+def _in_scope(unit: OrgUnit | None, ctx: Ctx, field: str) -> OrgUnit:
     if unit is None or not path_in_scope(unit.path, ctx.principal):
-        raise _unit_not_found(field)
+        raise unit_not_found(field)
     return unit
+
+
+async def unit_for_record(ctx: Ctx, unit_id: uuid.UUID, field: str = "unit_id") -> OrgUnit:
+    """The live unit (any level) a record belongs to, inside the caller's jurisdiction."""
+    unit = (await ctx.session.execute(LIVE_UNIT, {"unit_id": unit_id})).scalar_one_or_none()
+    return _in_scope(unit, ctx, field)
 
 
 # Lists filtered by a unit ask for its path on every page.
@@ -63,7 +74,7 @@ async def unit_path(ctx: Ctx, unit_id: uuid.UUID, field: str = "unit_id") -> str
     list is filtered to; outside the jurisdiction the unit does not exist (404)."""
     row = await _LIVE_UNIT_PATH.row(ctx.session, {"unit_id": unit_id})
     if row is None or not path_in_scope(row["path"], ctx.principal):
-        raise _unit_not_found(field)
+        raise unit_not_found(field)
     path: str = row["path"]
     return path
 

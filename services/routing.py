@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import any_, literal, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import FieldError, Invalid, NotFound
 from domain.events import Category, check_subtype
@@ -17,7 +18,7 @@ from domain.org import LEVEL_ORDER, Level
 from domain.principal import within
 from domain.routing import Candidate, check_level, choose, normalise_keywords
 from domain.versioning import check_version
-from services import audit
+from services import audit, reference_data
 from services.context import Ctx
 from services.jurisdiction import in_scope
 from services.models import Department, Event, OrgUnit, RoutingRule
@@ -144,6 +145,7 @@ async def create_rule(ctx: Ctx, fields: dict[str, Any]) -> dict[str, Any]:
     )
     ctx.session.add(rule)
     await ctx.session.flush()
+    reference_data.changed(ctx.session, reference_data.ROUTING)
     await audit.record(
         ctx,
         action="routing_rule.create",
@@ -232,6 +234,7 @@ async def update_rule(
     rule.version += 1
     rule.updated_at = ctx.now()
     await ctx.session.flush()
+    reference_data.changed(ctx.session, reference_data.ROUTING)
     await audit.record(
         ctx,
         action="routing_rule.update",
@@ -251,6 +254,7 @@ async def delete_rule(ctx: Ctx, rule_id: uuid.UUID, *, expected_version: int | N
     before = _snapshot({key: getattr(rule, key) for key in _FIELDS})
     await ctx.session.delete(rule)
     await ctx.session.flush()
+    reference_data.changed(ctx.session, reference_data.ROUTING)
     await audit.record(
         ctx,
         action="routing_rule.delete",
@@ -261,48 +265,63 @@ async def delete_rule(ctx: Ctx, rule_id: uuid.UUID, *, expected_version: int | N
     )
 
 
-# Enabled rules for the arrival unit's level, owned by it or a unit above it, whose target
-# covers the event's grid (so the target's users see the event).
-_CANDIDATES = text("""
-SELECT id, nlevel(owner_path) AS owner_depth, subtype, keywords, priority, created_at,
-       target_unit_id, target_department_id, target_path::text AS target_path
+@dataclass(frozen=True)
+class _Enabled:
+    """An enabled rule as the process holds it."""
+
+    candidate: Candidate
+    owner_path: str
+    route: Route
+
+
+_ENABLED = text("""
+SELECT id, owner_path::text AS owner_path, level, category, subtype, keywords, priority,
+       created_at, target_unit_id, target_department_id, target_path::text AS target_path
 FROM routing_rules
-WHERE enabled AND category = :category AND level = :level
-  AND owner_path @> CAST(:arrival_path AS ltree)
-  AND target_path @> CAST(:event_path AS ltree)
+WHERE enabled
 """)
 
 
-async def route(ctx: Ctx, event: Event, arrival: OrgUnit) -> Route | None:
-    """Where the rules send `event` as it arrives at `arrival`, or None (manual dispatch)."""
-    if arrival.level not in {Level.COMMUNITY, Level.STREET, Level.DISTRICT}:
-        return None
-    rows = (
-        await ctx.session.execute(
-            _CANDIDATES,
-            {
-                "category": event.category,
-                "level": arrival.level,
-                "arrival_path": arrival.path,
-                "event_path": event.path,
-            },
-        )
-    ).all()
-    candidates = [
-        Candidate(
+async def _load(session: AsyncSession) -> dict[tuple[str, str], list[_Enabled]]:
+    """The enabled rules by category and arrival level (every reporter's request may read
+    every rule: the table's read policy is open)."""
+    book: dict[tuple[str, str], list[_Enabled]] = {}
+    for row in await session.execute(_ENABLED):
+        candidate = Candidate(
             id=row.id,
-            owner_depth=row.owner_depth,
+            owner_depth=row.owner_path.count(".") + 1,
             subtype=row.subtype,
             keywords=tuple(row.keywords) if row.keywords else None,
             priority=row.priority,
             created_at=row.created_at,
         )
-        for row in rows
-    ]
-    chosen = choose(
-        candidates, subtype=event.subtype, title=event.title, description=event.description
-    )
-    if chosen is None:
+        route = Route(row.id, row.target_unit_id, row.target_department_id, row.target_path)
+        book.setdefault((row.category, row.level), []).append(
+            _Enabled(candidate, row.owner_path, route)
+        )
+    return book
+
+
+# Every report and escalation is routed; rules change now and then: held per process.
+_HELD = reference_data.Held(reference_data.ROUTING, _load)
+
+
+async def route(ctx: Ctx, event: Event, arrival: OrgUnit) -> Route | None:
+    """Where the rules send `event` as it arrives at `arrival`, or None (manual dispatch):
+    the enabled rules for the arrival unit's level, owned by it or a unit above it, whose
+    target covers the event's grid (so the target's users see the event)."""
+    if arrival.level not in {Level.COMMUNITY, Level.STREET, Level.DISTRICT}:
         return None
-    row = next(row for row in rows if row.id == chosen.id)
-    return Route(chosen.id, row.target_unit_id, row.target_department_id, row.target_path)
+    rules = (await _HELD.get(ctx.session)).get((event.category, arrival.level), [])
+    applicable = {
+        rule.candidate.id: rule
+        for rule in rules
+        if within(arrival.path, rule.owner_path) and within(event.path, rule.route.path)
+    }
+    chosen = choose(
+        [rule.candidate for rule in applicable.values()],
+        subtype=event.subtype,
+        title=event.title,
+        description=event.description,
+    )
+    return None if chosen is None else applicable[chosen.id].route

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StrictInt, TypeAdapter, ValidationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.duplicates import DEFAULT_RADIUS_M, DEFAULT_WINDOW_DAYS
 from domain.errors import FieldError, Invalid, NotFound
@@ -14,7 +15,7 @@ from domain.events import Category
 from domain.tags import LinkMode
 from domain.versioning import check_version
 from domain.workflow import PROCESSES, process_for
-from services import audit
+from services import audit, reference_data
 from services.context import Ctx
 from services.models import SystemSetting
 
@@ -100,14 +101,19 @@ async def list_settings(ctx: Ctx) -> list[dict[str, Any]]:
     return [_out(key, rows.get(key)) for key in sorted(SETTINGS)]
 
 
-# Built once: events and imports read settings on every call.
-_VALUE = select(SystemSetting.value).where(SystemSetting.key == bindparam("key"))
+async def _load(session: AsyncSession) -> dict[str, Any]:
+    rows = await session.execute(select(SystemSetting.key, SystemSetting.value))
+    return {row.key: row.value for row in rows}
+
+
+# Every report and import reads a setting: the stored values are held per process.
+_HELD = reference_data.Held(reference_data.SETTINGS, _load)
 
 
 async def get_value(ctx: Ctx, key: str) -> Any:
     """The validated current value of a setting."""
     spec = _spec(key)
-    stored = await ctx.session.scalar(_VALUE, {"key": key})
+    stored = (await _HELD.get(ctx.session)).get(key)
     return spec.default if stored is None else spec.adapter.validate_python(stored)
 
 
@@ -158,6 +164,7 @@ async def put_setting(
     row.updated_at = ctx.now()
     row.updated_by = ctx.principal.user_id
     await ctx.session.flush()
+    reference_data.changed(ctx.session, reference_data.SETTINGS)
     await audit.record(
         ctx,
         action="setting.update",

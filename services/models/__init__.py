@@ -46,6 +46,7 @@ from services.models.places import (
     VideoPoint,
 )
 from services.models.positions import WorkerPosition
+from services.models.reference import ReferenceStamp
 from services.models.registry import StatusChange
 from services.models.routing import EventAppeal, OutboxMessage, RoutingRule, StepReminder
 from services.models.supervision import LedgerLine, Supervision
@@ -102,6 +103,7 @@ __all__ = [
     "PersonTag",
     "Place",
     "PlaceKindEntry",
+    "ReferenceStamp",
     "RefreshToken",
     "Rental",
     "Review",

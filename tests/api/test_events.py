@@ -14,10 +14,11 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services import audit
 from services.event_filing import filing_params
-from services.models import Event, EventAction, EventStep
+from services.models import AuditEntry, Event, EventAction, EventStep
 from tests.conftest import MovableClock
-from tests.factories import World, assert_problem, auth, make_user
+from tests.factories import World, assert_problem, auth, make_user, system_ctx
 from tests.routes.events import event_body, make_event
 from tests.routes.places import audit_actions, count_rows
 from tests.statements import recorded
@@ -264,14 +265,15 @@ async def test_lists_page_by_keyset_filter_search_and_export(
     assert sibling.json()["total"] == 0
 
 
-async def test_r_evt_1_a_report_files_event_step_and_history_in_one_statement(
+async def test_r_evt_1_a_report_files_event_step_history_and_audit_in_one_statement(
     client: AsyncClient,
     conn: AsyncConnection,
     session: AsyncSession,
     world: World,
     clock: MovableClock,
 ) -> None:
-    """The event goes in already pointing at its first step: no UPDATE follows its INSERT."""
+    """The event goes in already pointing at its first step, with its history row and its
+    audit entry (R-AUD-1), which the chain links as any other: no UPDATE follows its INSERT."""
     async with recorded(conn) as statements:
         r = await client.post(
             URL, json=event_body(world.g1.id), headers=auth(world.worker_g1, clock)
@@ -279,7 +281,18 @@ async def test_r_evt_1_a_report_files_event_step_and_history_in_one_statement(
     assert r.status_code == 201, r.text
     [filing] = [s for s in statements if "INSERT INTO events" in s]
     assert "INSERT INTO event_steps" in filing and "INSERT INTO event_actions" in filing
+    assert [s for s in statements if "INSERT INTO audit_log" in s] == [filing]
     assert not [s for s in statements if re.match(r"\s*UPDATE events\b", s)]
+    [entry] = (
+        await session.scalars(select(AuditEntry).where(AuditEntry.target_id == r.json()["id"]))
+    ).all()
+    assert (entry.action, entry.actor_id, entry.unit_path) == (
+        "event.report",
+        world.worker_g1.id,
+        world.g1.path,
+    )
+    assert entry.after == {"state": r.json()["state"]}
+    assert (await audit.verify_chain(await system_ctx(session, clock))).intact
     stored = await session.get_one(Event, uuid.UUID(r.json()["id"]))
     [step] = (await session.scalars(select(EventStep).where(EventStep.event_id == stored.id))).all()
     [action] = (
@@ -295,4 +308,4 @@ def test_a_filing_refuses_a_record_without_the_id_it_is_inserted_with() -> None:
     step = EventStep(event_id=event.id, seq=1)
     history = EventAction(id=uuid.uuid4(), event_id=event.id, payload={})
     with pytest.raises(TypeError, match=r"EventStep\.id must be set"):
-        filing_params(event, step, history)
+        filing_params(event, step, history, {})

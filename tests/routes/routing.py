@@ -23,19 +23,22 @@ def rule_body(world: World, **values: Any) -> dict[str, Any]:
     }
 
 
-async def make_rule(
-    session: AsyncSession, clock: Clock, world: World, **values: Any
-) -> dict[str, Any]:
-    """A rule of S1 (created as the system)."""
-    ctx = await system_ctx(session, clock)
-    fields: dict[str, Any] = {
+def rule_fields(world: World, **values: Any) -> dict[str, Any]:
+    """A rule of S1 as the service takes it."""
+    return {
         "owner_unit_id": world.s1.id,
         "level": "community",
         "category": "dispute",
         "target_department_id": world.dept_s1.id,
         **values,
     }
-    return await routing.create_rule(ctx, fields)
+
+
+async def make_rule(
+    session: AsyncSession, clock: Clock, world: World, **values: Any
+) -> dict[str, Any]:
+    """A rule of S1 (created as the system)."""
+    return await routing.create_rule(await system_ctx(session, clock), rule_fields(world, **values))
 
 
 async def _seed(session: AsyncSession, world: World, clock: Clock) -> list[Any]:
