@@ -9,7 +9,7 @@ drops the stamp it was given (`changed`), and reads its own change afresh.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +38,7 @@ def changed(session: AsyncSession, name: str) -> None:
     session.info.get(_STAMPS, {}).pop(name, None)
 
 
-async def _stamp(session: AsyncSession, name: str) -> Any:
+async def _stamp(session: AsyncSession, name: str) -> str | None:
     given: dict[str, str] | None = session.info.get(_STAMPS)
     if given is not None and name in given:
         return given[name]

@@ -102,8 +102,13 @@ async def list_settings(ctx: Ctx) -> list[dict[str, Any]]:
 
 
 async def _load(session: AsyncSession) -> dict[str, Any]:
+    """The stored values of the known settings, validated once for as long as they are held."""
     rows = await session.execute(select(SystemSetting.key, SystemSetting.value))
-    return {row.key: row.value for row in rows}
+    return {
+        row.key: SETTINGS[row.key].adapter.validate_python(row.value)
+        for row in rows
+        if row.key in SETTINGS and row.value is not None
+    }
 
 
 # Every report and import reads a setting: the stored values are held per process.
@@ -113,8 +118,7 @@ _HELD = reference_data.Held(reference_data.SETTINGS, _load)
 async def get_value(ctx: Ctx, key: str) -> Any:
     """The validated current value of a setting."""
     spec = _spec(key)
-    stored = (await _HELD.get(ctx.session)).get(key)
-    return spec.default if stored is None else spec.adapter.validate_python(stored)
+    return (await _HELD.get(ctx.session)).get(key, spec.default)
 
 
 async def tag_link_mode(ctx: Ctx) -> LinkMode:
